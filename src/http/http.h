@@ -1,0 +1,138 @@
+/* http.h — Rodeo's HTTP layer: server, router, request/response, middleware.
+ *
+ * The server runs on libmicrohttpd (internal epoll, a pool of threads). Handlers are plain
+ * functions registered in one route table (src/api/routes.c). The layer does, before the
+ * handler runs: request id, body cap (413), CORS + preflight, auth (from the bearer token;
+ * the route says whether auth is none/optional/required/admin), per-route rate limit (429 with
+ * Retry-After and X-RateLimit-* headers) — and after it: the access log line.
+ *
+ * Handlers are synchronous and run on a server thread; they may block on the store. Long
+ * streams (chat) use http_stream_*: the handler starts the stream and returns; any thread then
+ * writes chunks; the connection is suspended while no data is queued, so an idle stream does
+ * not hold a server thread.
+ *
+ * Every 4xx/5xx body has one shape: {"detail": "<human message>", "code": "<machine code>"}.
+ */
+#ifndef RODEO_HTTP_H
+#define RODEO_HTTP_H
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct http_req  http_req_t;
+typedef struct http_resp http_resp_t;
+typedef struct http_server http_server_t;
+typedef struct http_stream http_stream_t;
+
+typedef void (*http_handler_fn)(http_req_t *req, http_resp_t *resp);
+
+enum http_auth {
+    HTTP_AUTH_NONE = 0,      /* token ignored */
+    HTTP_AUTH_OPTIONAL,      /* valid token -> user; missing -> anonymous; invalid -> 401 */
+    HTTP_AUTH_REQUIRED,      /* missing/invalid -> 401 */
+    HTTP_AUTH_ADMIN,         /* required + users.is_admin, else 403 */
+};
+
+/* Route flags */
+#define HTTP_ROUTE_UPLOAD   0x1  /* multipart/form-data streamed to temp files (see parts) */
+#define HTTP_ROUTE_RAW_BODY 0x2  /* body kept byte-exact (webhooks); always true for JSON too */
+
+typedef struct {
+    const char     *method;      /* "GET", "POST", ... */
+    const char     *pattern;     /* "/api/conversations/{id}"; literal segments win */
+    http_handler_fn handler;
+    enum http_auth  auth;
+    int             rate_per_min;/* 0 = no limit */
+    unsigned        flags;
+} http_route_t;
+
+/* One uploaded form part (HTTP_ROUTE_UPLOAD routes). File parts are on disk in a temp file
+ * the layer deletes after the handler returns, unless the handler renamed it away. */
+typedef struct {
+    const char *name;            /* form field name */
+    const char *filename;        /* client filename or NULL for plain fields */
+    const char *content_type;    /* client-declared; never trusted for validation */
+    const char *path;            /* temp file path for file parts, else NULL */
+    const char *value;           /* value for plain fields (NUL-terminated), else NULL */
+    size_t      size;
+} http_part_t;
+
+/* The authenticated principal, filled by the auth middleware from the token only. */
+typedef struct {
+    int64_t user_id;             /* 0 = anonymous */
+    bool    is_admin;
+    const char *email;
+} http_principal_t;
+
+/* ---- request accessors (strings live until the handler returns) ---- */
+const char *http_req_method(const http_req_t *req);
+const char *http_req_path(const http_req_t *req);
+const char *http_req_header(const http_req_t *req, const char *name);      /* case-insensitive */
+const char *http_req_query(const http_req_t *req, const char *name);       /* decoded, or NULL */
+const char *http_req_param(const http_req_t *req, const char *name);       /* path {param} */
+const char *http_req_body(const http_req_t *req, size_t *len);             /* raw bytes */
+const char *http_req_client_ip(const http_req_t *req);  /* X-Forwarded-For only with TRUST_PROXY */
+const char *http_req_id(const http_req_t *req);
+const http_principal_t *http_req_principal(const http_req_t *req);
+const http_part_t *http_req_part(const http_req_t *req, const char *name); /* first with name */
+size_t      http_req_parts(const http_req_t *req, const http_part_t **parts);
+/* Parses the body as a JSON object. On failure sends 400/422 on resp and returns NULL. */
+json_t     *http_req_json(http_req_t *req, http_resp_t *resp);
+/* Per-request scratch memory freed after the response (no need to free). */
+void       *http_req_alloc(http_req_t *req, size_t n);
+
+/* ---- responses: exactly one of these per request ---- */
+void http_resp_json(http_resp_t *resp, int status, json_t *body);          /* steals body */
+void http_resp_error(http_resp_t *resp, int status, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+void http_resp_bytes(http_resp_t *resp, int status, const char *content_type,
+                     const void *data, size_t len);                         /* copies */
+void http_resp_take(http_resp_t *resp, int status, const char *content_type,
+                    void *data, size_t len);                                /* takes malloc'd */
+void http_resp_header(http_resp_t *resp, const char *name, const char *value);
+
+/* ---- streaming responses (chunked) ----
+ * http_resp_stream() sends status + headers as soon as the first chunk (or end) is queued.
+ * http_stream_write/end may be called from any thread, after the handler returned.
+ * on_close runs exactly once when the stream is finished or the client went away
+ * (client_gone = true); after it the stream handle must not be used. */
+typedef void (*http_stream_close_fn)(void *ud, bool client_gone);
+http_stream_t *http_resp_stream(http_resp_t *resp, int status, const char *content_type,
+                                http_stream_close_fn on_close, void *ud);
+int  http_stream_write(http_stream_t *s, const void *data, size_t len);    /* -1 if client gone */
+void http_stream_end(http_stream_t *s);
+
+/* ---- server ---- */
+/* The auth middleware hands the bearer token to this hook (set by the API layer, which owns
+ * JWT verification and the user/session lookup). Returns 0 and fills *p, or -1 when the
+ * token is invalid/expired/revoked (-> 401). p->email may point into static/thread storage
+ * valid until the request ends. */
+typedef int (*http_auth_fn)(const char *token, http_principal_t *p, void *ud);
+struct kv;   /* src/kv/kv.h: rate-limit counters */
+
+typedef struct {
+    const char *host;
+    int         port;            /* 0 = pick a free port (tests) */
+    int         threads;
+    size_t      max_body_bytes;
+    size_t      max_upload_bytes;
+    const char *upload_tmp_dir;
+    int         timeout_s;
+    const char *cors_origins;    /* "*" or comma list of allowed origins */
+    bool        trust_proxy;     /* take the client address from X-Forwarded-For */
+    bool        rate_limit;      /* false disables per-route limits */
+    struct kv  *kv;              /* counters for rate limits (NULL = no limits) */
+    http_auth_fn authenticate;
+    void       *auth_ud;
+} http_config_t;
+
+http_server_t *http_server_start(const http_config_t *cfg, const http_route_t *routes,
+                                 size_t nroutes, char *err, size_t errlen);
+int  http_server_port(const http_server_t *srv);
+/* Stops accepting, waits for in-flight requests and streams (up to timeout), frees. */
+void http_server_stop(http_server_t *srv);
+
+/* Status code -> reason phrase and default machine code ("not_found", ...). */
+const char *http_status_code_name(int status);
+#endif
