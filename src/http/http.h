@@ -125,6 +125,7 @@ typedef struct {
     struct kv  *kv;              /* counters for rate limits (NULL = no limits) */
     http_auth_fn authenticate;
     void       *auth_ud;
+    int         stop_timeout_ms; /* graceful stop: wait for requests/streams (0 = 10000) */
 } http_config_t;
 
 http_server_t *http_server_start(const http_config_t *cfg, const http_route_t *routes,
