@@ -60,6 +60,7 @@ struct http_stream {
     bool   closed_called;        /* on_close has run */
     bool   user_released;        /* http_stream_end dropped the user reference */
     bool   attached;             /* MHD response exists */
+    bool   forced;               /* ended by http_server_stop, not by the writer */
     struct MHD_Connection *conn;
     http_server_t *srv;
     http_stream_close_fn on_close;

@@ -25,6 +25,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+/* An oversized chunked body is read and discarded up to this much (or the cap, if larger)
+ * past the cap, so that normal clients still receive their 413. */
+#define DISCARD_MIN (1024 * 1024)
+
 /* ---- request ids: a per-thread xorshift generator seeded from the OS once ---- */
 static _Thread_local uint64_t rid_state[2];
 
@@ -349,13 +353,22 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
         *upload_data_size = 0;
         if (req->responded) return MHD_YES;
         req->body_seen += n;
-        if (req->too_large || req->body_seen > body_cap(srv, req->entry->route)) {
+        size_t cap = body_cap(srv, req->entry->route);
+        if (req->too_large || req->body_seen > cap) {
             if (!req->too_large) {
                 req->too_large = true;
                 buf_free(&req->body);
                 if (req->upload) { upload_cleanup(req->upload); req->upload = NULL; }
-                /* answer now if this MHD accepts a response mid-body; else after it */
-                send_error(req, 413, "payload_too_large", "Request body too large");
+            }
+            /* MHD 0.9.75 cannot answer in the middle of a body, so an oversized chunked
+             * body is discarded and answered 413 at its end — but only up to a bound;
+             * past it the connection is dropped rather than read forever. */
+            size_t slack = cap > DISCARD_MIN ? cap : DISCARD_MIN;
+            if (req->body_seen - cap > slack) {
+                log_warn("http: %s %s: oversized body dropped after %zu bytes", req->method,
+                         req->path, req->body_seen);
+                req->status_sent = 413;
+                return MHD_NO;
             }
             return MHD_YES;
         }

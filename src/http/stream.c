@@ -177,9 +177,9 @@ static void stream_close_once(http_stream_t *s, bool client_gone)
 
 void stream_finish(http_stream_t *s, bool client_gone)
 {
+    /* a stream the server cut short at stop reports client_gone: nobody reads the rest */
     pthread_mutex_lock(&s->mu);
-    /* ended with data undelivered means the connection died mid-stream */
-    bool forced = s->srv && atomic_load(&s->srv->stopping) && !s->user_released;
+    bool forced = s->forced;
     pthread_mutex_unlock(&s->mu);
     stream_close_once(s, client_gone || forced);
 }
@@ -192,7 +192,10 @@ void stream_end_all(http_server_t *srv)
     pthread_mutex_lock(&srv->streams_mu);
     for (http_stream_t *s = srv->streams; s; s = s->next) {
         pthread_mutex_lock(&s->mu);
-        if (!s->ended && !s->gone) stream_end_locked(s);
+        if (!s->ended && !s->gone) {
+            s->forced = true;
+            stream_end_locked(s);
+        }
         pthread_mutex_unlock(&s->mu);
     }
     pthread_mutex_unlock(&srv->streams_mu);
