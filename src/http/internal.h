@@ -51,7 +51,7 @@ bool router_path_exists(const router_t *r, const char *path, buf_t *methods);
 /* ---- streams (stream.c) ---- */
 struct http_stream {
     pthread_mutex_t mu;
-    int    refs;                 /* user handle + MHD response */
+    int    refs;                 /* user handle + MHD response + request */
     buf_t  q;                    /* queued bytes */
     size_t qoff;                 /* bytes of q already handed to MHD */
     bool   ended;                /* http_stream_end called (or forced at stop) */
@@ -69,7 +69,8 @@ struct http_stream {
 };
 struct MHD_Response *stream_make_response(http_stream_t *s);
 void stream_finish(http_stream_t *s, bool client_gone);  /* request completed */
-void stream_abort_unattached(http_stream_t *s);          /* handler made one, never sent */
+void stream_abort(http_stream_t *s);       /* made by the handler, could not be sent */
+void stream_unref(http_stream_t *s);       /* drops one reference (the request's) */
 void stream_end_all(http_server_t *srv);                 /* stop: end every open stream */
 
 /* ---- response under construction ---- */
@@ -115,6 +116,7 @@ struct http_req {
     size_t body_seen;          /* bytes received (also when discarded) */
     bool   too_large;
     bool   started;            /* first access-handler call done */
+    bool   headers_done;       /* on_headers ran (routing, auth, limits) */
     bool   responded;
     int    upload_status;      /* error from the multipart parser, 0 = ok */
     const char *upload_code, *upload_detail;

@@ -310,17 +310,15 @@ static enum MHD_Result on_complete(http_server_t *srv, http_req_t *req)
     struct MHD_Response *r = resp_build(&resp);
     if (resp.stream && !r) {
         resp_release(&resp);
-        stream_abort_unattached(resp.stream);
-        req->stream = NULL;
+        stream_abort(resp.stream);
         return MHD_NO;
     }
     status = resp.status;
     enum MHD_Result rc = send_response(req, status, r);
     if (rc != MHD_YES && resp.stream) {
-        /* MHD refused: the connection is going away; the response (and its stream
-         * reference) was released above, tell the writer */
-        stream_abort_unattached(resp.stream);
-        req->stream = NULL;
+        /* MHD refused (connection going away) and freed the response with its stream
+         * reference; tell the writer */
+        stream_abort(resp.stream);
     }
     resp_release(&resp);
     return rc;
@@ -340,13 +338,14 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
         req->conn = conn;
         req->method = method;
         req->path = url;
-        enum MHD_Result rc = on_headers(srv, req);
-        if (rc != MHD_YES || req->responded) return rc;
-        /* no body announced: answer now instead of waiting for another callback */
+        /* Without a body everything waits for the next call: a response queued now, before
+         * MHD considers the request complete, would make it close the connection (no
+         * keep-alive). With a body, deciding now lets a rejected body go unread. */
         const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
         const char *te = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Transfer-Encoding");
-        if (!te && (!cl || !strcmp(cl, "0")) && !req->upload) return on_complete(srv, req);
-        return MHD_YES;
+        if (!te && (!cl || !strcmp(cl, "0"))) return MHD_YES;
+        req->headers_done = true;
+        return on_headers(srv, req);
     }
     if (*upload_data_size) {
         size_t n = *upload_data_size;
@@ -382,6 +381,11 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
         return MHD_YES;
     }
     if (req->responded) return MHD_YES;
+    if (!req->headers_done) {
+        req->headers_done = true;
+        enum MHD_Result rc = on_headers(srv, req);
+        if (rc != MHD_YES || req->responded) return rc;
+    }
     return on_complete(srv, req);
 }
 
@@ -408,7 +412,10 @@ static void request_completed(void *cls, struct MHD_Connection *conn, void **con
     http_req_t *req = *con_cls;
     if (!req) return;
     *con_cls = NULL;
-    if (req->stream) stream_finish(req->stream, toe != MHD_REQUEST_TERMINATED_COMPLETED_OK);
+    if (req->stream) {
+        stream_finish(req->stream, toe != MHD_REQUEST_TERMINATED_COMPLETED_OK);
+        stream_unref(req->stream);
+    }
     if (req->method) {
         /* access log: never headers, tokens, bodies or the query string */
         double ms = (double)(time_mono_us() - req->t_start_us) / 1000.0;

@@ -6,8 +6,11 @@
  * per stream orders "queue empty -> suspend" against "append -> resume", so a resume can
  * never be lost or precede its suspend.
  *
- * Lifetime: the stream is reference-counted. The writer's handle holds one reference until
- * http_stream_end; the MHD response holds one until MHD frees it. on_close runs once, from
+ * Lifetime: the stream is reference-counted, three owners from birth: the writer's handle
+ * (until http_stream_end), the MHD response (until MHD frees it; dropped at once if no
+ * response could be made) and the request (until its completed callback). A writer that
+ * finishes before the handler has even returned therefore cannot free it under the server,
+ * whatever order MHD frees the response and completes the request in. on_close runs once, from
  * the request-completed callback (or when the response could not be queued), outside the
  * stream lock so it may call back into http_stream_*. */
 #include "http/internal.h"
@@ -17,7 +20,7 @@
 
 #define STREAM_BLOCK (16 * 1024)
 
-static void stream_unref(http_stream_t *s)
+void stream_unref(http_stream_t *s)
 {
     pthread_mutex_lock(&s->mu);
     int r = --s->refs;
@@ -52,7 +55,7 @@ http_stream_t *http_resp_stream(http_resp_t *resp, int status, const char *conte
     http_req_t *req = resp->req;
     http_stream_t *s = xcalloc(1, sizeof *s);
     pthread_mutex_init(&s->mu, NULL);
-    s->refs = 1;
+    s->refs = 3;
     s->conn = req->conn;
     s->srv = req->srv;
     s->on_close = on_close;
@@ -147,16 +150,11 @@ static void stream_reader_free(void *cls) { stream_unref(cls); }
 
 struct MHD_Response *stream_make_response(http_stream_t *s)
 {
-    pthread_mutex_lock(&s->mu);
-    s->refs++;
-    s->attached = true;
-    pthread_mutex_unlock(&s->mu);
     struct MHD_Response *r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, STREAM_BLOCK,
                                                                stream_reader, s, stream_reader_free);
-    if (!r) {
+    if (r) {
         pthread_mutex_lock(&s->mu);
-        s->refs--;
-        s->attached = false;
+        s->attached = true;   /* the response's reference now belongs to MHD */
         pthread_mutex_unlock(&s->mu);
     }
     return r;
@@ -184,7 +182,14 @@ void stream_finish(http_stream_t *s, bool client_gone)
     stream_close_once(s, client_gone || forced);
 }
 
-void stream_abort_unattached(http_stream_t *s) { stream_close_once(s, true); }
+void stream_abort(http_stream_t *s)
+{
+    stream_close_once(s, true);
+    pthread_mutex_lock(&s->mu);
+    bool attached = s->attached;
+    pthread_mutex_unlock(&s->mu);
+    if (!attached) stream_unref(s);   /* the response reference nobody took */
+}
 
 /* Server stop: end every open stream so its connection can finish. */
 void stream_end_all(http_server_t *srv)
