@@ -416,10 +416,17 @@ static void request_completed(void *cls, struct MHD_Connection *conn, void **con
         stream_finish(req->stream, toe != MHD_REQUEST_TERMINATED_COMPLETED_OK);
         stream_unref(req->stream);
     }
-    if (req->method) {
-        /* access log: never headers, tokens, bodies or the query string */
+    if (req->method && log_enabled(LOG_INFO)) {
+        /* access log: never headers, tokens, bodies or the query string; the path is
+         * decoded, so control bytes (%0A...) are masked to keep one event per line */
+        char path[256];
+        size_t n = 0;
+        for (const char *p = req->path; *p && n < sizeof path - 4; p++)
+            path[n++] = ((unsigned char)*p < 0x20 || *p == 0x7f) ? '?' : *p;
+        if (req->path[n] && n >= sizeof path - 4) { memcpy(path + n, "...", 3); n += 3; }
+        path[n] = 0;
         double ms = (double)(time_mono_us() - req->t_start_us) / 1000.0;
-        log_info("http %s %s %d %.1fms rid=%s uid=%lld%s", req->method, req->path,
+        log_info("http %s %s %d %.1fms rid=%s uid=%lld%s", req->method, path,
                  req->status_sent, ms, req->req_id, (long long)req->principal.user_id,
                  toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted");
     }

@@ -9,6 +9,7 @@
 #include <jansson.h>
 #include <stdlib.h>
 #include <time.h>
+#include <unistd.h>
 
 static void h_health(http_req_t *req, http_resp_t *resp)
 {
@@ -588,4 +589,44 @@ TEST(http_bad_config)
     CHECK_STR(http_status_code_name(404), "not_found");
     CHECK_STR(http_status_code_name(429), "rate_limited");
     CHECK_STR(http_status_code_name(599), "internal_error");
+}
+
+TEST(http_access_log)
+{
+    fixture_t f;
+    REQUIRE(fx_start(&f, htest_config()) == 0);
+    log_set_level(LOG_INFO);
+    char *dir = test_tmpdir();
+    char path[512];
+    snprintf(path, sizeof path, "%s/log.txt", dir);
+    fflush(stderr);
+    int saved = dup(2);
+    FILE *lf = fopen(path, "w");
+    REQUIRE(lf);
+    dup2(fileno(lf), 2);
+    hres_t r;
+    const char *h[] = {"Authorization: Bearer user-7", "X-Request-Id: log-test-1", NULL};
+    hreq(f.port, "GET", "/api/me?secret=hunter2", h, NULL, 0, &r);
+    hres_free(&r);
+    hreq(f.port, "GET", "/api/conversations/a%0Ab", NULL, NULL, 0, &r);
+    hres_free(&r);
+    usleep(50000);                   /* the completed callback logs after the response */
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    fclose(lf);
+    log_set_level(LOG_WARN);
+    FILE *in = fopen(path, "r");
+    REQUIRE(in);
+    char text[4096] = "";
+    size_t n = fread(text, 1, sizeof text - 1, in);
+    text[n] = 0;
+    fclose(in);
+    CHECK(strstr(text, "GET /api/me 200") != NULL);
+    CHECK(strstr(text, "rid=log-test-1 uid=7") != NULL);
+    CHECK(strstr(text, "hunter2") == NULL);       /* no query string */
+    CHECK(strstr(text, "user-7") == NULL);        /* no token */
+    CHECK(strstr(text, "/api/conversations/a?b 200") != NULL);   /* control byte masked */
+    fx_stop(&f);
+    free(dir);
 }
