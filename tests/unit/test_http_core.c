@@ -630,3 +630,28 @@ TEST(http_access_log)
     fx_stop(&f);
     free(dir);
 }
+
+TEST(http_expect_continue)
+{
+    fixture_t f;
+    REQUIRE(fx_start(&f, htest_config()) == 0);
+    hres_t r;
+    const char *h[] = {"Expect: 100-continue", NULL};
+    hreq(f.port, "POST", "/api/raw", h, "0123456789", 10, &r);
+    CHECK_INT(r.status, 200);
+    CHECK_STR(r.body.data, "0123456789");
+    hres_free(&r);
+    /* too large by Content-Length: refused before the client sends the body */
+    char big[4096];
+    memset(big, 'b', sizeof big);
+    hreq(f.port, "POST", "/api/raw", h, big, sizeof big, &r);
+    CHECK_INT(r.status, 413);
+    CHECK(strstr(r.headers.data, "100 Continue") == NULL);
+    hres_free(&r);
+    /* unknown route: refused before the body too */
+    hreq(f.port, "POST", "/api/unknown", h, "{}", 2, &r);
+    CHECK_INT(r.status, 404);
+    CHECK(strstr(r.headers.data, "100 Continue") == NULL);
+    hres_free(&r);
+    fx_stop(&f);
+}
