@@ -480,7 +480,8 @@ http_server_t *http_server_start(const http_config_t *cfg, const http_route_t *r
         a6.sin6_family = AF_INET6;
         a6.sin6_port = htons((uint16_t)cfg->port);
         sa = (struct sockaddr *)&a6;
-        flags |= MHD_USE_IPv6;
+        /* "::" means every address: accept IPv4 clients on the same socket too */
+        flags |= IN6_IS_ADDR_UNSPECIFIED(&a6.sin6_addr) ? MHD_USE_DUAL_STACK : MHD_USE_IPv6;
     } else {
         snprintf(err, errlen, "invalid listen address '%s' (use an IP address)", host);
         goto fail;
@@ -502,15 +503,18 @@ http_server_t *http_server_start(const http_config_t *cfg, const http_route_t *r
         opts[1].option = MHD_OPTION_CONNECTION_LIMIT;
         opts[1].value = 10000;
     }
+    errno = 0;
     srv->d = MHD_start_daemon(flags, 0, NULL, NULL, access_handler, srv, MHD_OPTION_ARRAY, opts,
                               MHD_OPTION_END);
     if (!srv->d) {
-        snprintf(err, errlen, "cannot listen on %s:%d: %s", host, cfg->port, strerror(errno));
+        snprintf(err, errlen, "cannot listen on %s:%d: %s", host, cfg->port,
+                 errno ? strerror(errno) : "libmicrohttpd refused to start");
         goto fail;
     }
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(srv->d, MHD_DAEMON_INFO_BIND_PORT);
     srv->port = di ? di->port : cfg->port;
-    log_info("http: listening on %s:%d (%u threads)", host, srv->port, threads);
+    log_info(strchr(host, ':') ? "http: listening on [%s]:%d (%u threads)" : "http: listening on %s:%d (%u threads)",
+             host, srv->port, threads);
     return srv;
 fail:
     router_free(&srv->router);

@@ -576,6 +576,7 @@ TEST(http_request_id)
 
 TEST(http_bad_config)
 {
+    log_set_level(LOG_ERROR);
     char err[256];
     http_config_t cfg = htest_config();
     cfg.host = "not-an-address";
@@ -586,6 +587,25 @@ TEST(http_bad_config)
     CHECK(http_server_start(&cfg, badr, 1, err, sizeof err) == NULL);
     http_route_t badr2[] = {{"GET", "nope", h_health, HTTP_AUTH_NONE, 0, 0}};
     CHECK(http_server_start(&cfg, badr2, 1, err, sizeof err) == NULL);
+    /* a port already taken: a clear error, no crash */
+    cfg = htest_config();
+    http_server_t *a = http_server_start(&cfg, routes, NROUTES, err, sizeof err);
+    REQUIRE(a);
+    cfg.port = http_server_port(a);
+    CHECK(http_server_start(&cfg, routes, NROUTES, err, sizeof err) == NULL);
+    CHECK(strstr(err, "cannot listen") != NULL);
+    http_server_stop(a);
+    /* IPv6 any-address accepts IPv4 clients too */
+    cfg = htest_config();
+    cfg.host = "::";
+    http_server_t *v6 = http_server_start(&cfg, routes, NROUTES, err, sizeof err);
+    if (v6) {
+        hres_t r;
+        hreq(http_server_port(v6), "GET", "/health", NULL, NULL, 0, &r);
+        CHECK_INT(r.status, 200);
+        hres_free(&r);
+        http_server_stop(v6);
+    }
     CHECK_STR(http_status_code_name(404), "not_found");
     CHECK_STR(http_status_code_name(429), "rate_limited");
     CHECK_STR(http_status_code_name(599), "internal_error");
