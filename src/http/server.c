@@ -305,6 +305,7 @@ static enum MHD_Result on_complete(http_server_t *srv, http_req_t *req)
     http_resp_t resp;
     memset(&resp, 0, sizeof resp);
     resp.req = req;
+    resp.fd = -1;
     req->entry->route->handler(req, &resp);
     int status = resp.status ? resp.status : 500;
     struct MHD_Response *r = resp_build(&resp);
@@ -430,6 +431,7 @@ static void request_completed(void *cls, struct MHD_Connection *conn, void **con
                  req->status_sent, ms, req->req_id, (long long)req->principal.user_id,
                  toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted");
     }
+    metrics_record(srv, req->status_sent, time_mono_us() - req->t_start_us);
     if (req->upload) upload_cleanup(req->upload);
     buf_free(&req->body);
     arena_free(&req->arena);

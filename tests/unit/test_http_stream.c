@@ -5,6 +5,7 @@
 #include "http_testlib.h"
 #include "http/http.h"
 #include "core/log.h"
+#include "kv/kv.h"
 #include "core/timeutil.h"
 #include <curl/curl.h>
 #include <pthread.h>
@@ -384,4 +385,114 @@ TEST(http_stop_waits_for_inflight_request)
     hreq(port, "GET", "/health", NULL, NULL, 0, &r);
     CHECK_INT(r.status, 0);
     hres_free(&r);
+}
+
+static void h_sse(http_req_t *req, http_resp_t *resp)
+{
+    (void)req;
+    http_stream_t *s = http_resp_stream(resp, 200, "text/event-stream", NULL, NULL);
+    http_stream_sse(s, NULL, "hello", 5);
+    http_stream_sse(s, "token", "line1\r\nline2", 12);
+    http_stream_sse(s, NULL, "\n", 1);
+    http_stream_sse(s, "bad\nname", "", 0);
+    http_stream_write(s, "data: [DONE]\n\n", 14);
+    http_stream_end(s);
+    /* after end: refused, handle released */
+}
+
+static void h_file(http_req_t *req, http_resp_t *resp)
+{
+    const char *p = http_req_query(req, "p");
+    if (http_resp_file(resp, 200, "text/plain", p) != 0)
+        http_resp_error(resp, 404, "not_found", "No such file");
+}
+
+static void h_metrics(http_req_t *req, http_resp_t *resp)
+{
+    (void)req;
+    extern http_server_t *metrics_srv;
+    http_resp_json(resp, 200, http_server_metrics(metrics_srv));
+}
+http_server_t *metrics_srv;
+
+static const http_route_t extra_routes[] = {
+    {"GET", "/sse", h_sse, HTTP_AUTH_NONE, 0, 0},
+    {"GET", "/file", h_file, HTTP_AUTH_NONE, 0, 0},
+    {"GET", "/metrics", h_metrics, HTTP_AUTH_NONE, 0, 0},
+    {"GET", "/limited", h_health, HTTP_AUTH_NONE, 1, 0},
+};
+
+TEST(http_stream_sse_format_file_metrics)
+{
+    log_set_level(LOG_ERROR);
+    http_config_t cfg = htest_config();
+    char err[256];
+    kv_t *kv = kv_open(NULL, err, sizeof err);
+    cfg.kv = kv;
+    http_server_t *srv = http_server_start(&cfg, extra_routes, 4, err, sizeof err);
+    REQUIRE(srv);
+    metrics_srv = srv;
+    int port = http_server_port(srv);
+    hres_t r;
+    hreq(port, "GET", "/sse", NULL, NULL, 0, &r);
+    CHECK_INT(r.status, 200);
+    CHECK_STR(r.body.data, "data: hello\n\n"
+                           "event: token\ndata: line1\ndata: line2\n\n"
+                           "data: \ndata: \n\n"
+                           "event: bad name\ndata: \n\n"
+                           "data: [DONE]\n\n");
+    CHECK_STR(hres_header(&r, "Content-Type"), "text/event-stream");
+    hres_free(&r);
+
+    char *dir = test_tmpdir();
+    char path[600], url[700];
+    snprintf(path, sizeof path, "%s/f.txt", dir);
+    FILE *f = fopen(path, "w");
+    REQUIRE(f);
+    for (int i = 0; i < 10000; i++) fprintf(f, "%04d\n", i % 10000);
+    fclose(f);
+    snprintf(url, sizeof url, "/file?p=%s", path);
+    hreq(port, "GET", url, NULL, NULL, 0, &r);
+    CHECK_INT(r.status, 200);
+    CHECK_INT(r.body.len, 50000);
+    CHECK(r.body.data && !strncmp(r.body.data + 49995, "9999\n", 5));
+    CHECK_STR(hres_header(&r, "Content-Length"), "50000");
+    hres_free(&r);
+    snprintf(url, sizeof url, "/file?p=%s", dir);          /* a directory */
+    hreq(port, "GET", url, NULL, NULL, 0, &r);
+    CHECK_INT(r.status, 404);
+    hres_free(&r);
+    hreq(port, "GET", "/file?p=/nonexistent/x", NULL, NULL, 0, &r);
+    CHECK_INT(r.status, 404);
+    hres_free(&r);
+    free(dir);
+
+    hreq(port, "GET", "/limited", NULL, NULL, 0, &r);
+    hres_free(&r);
+    hreq(port, "GET", "/limited", NULL, NULL, 0, &r);   /* 429 unless a window boundary passed */
+    int second = (int)r.status;
+    hres_free(&r);
+    hreq(port, "GET", "/nowhere", NULL, NULL, 0, &r);
+    hres_free(&r);
+    usleep(50000);
+    hreq(port, "GET", "/metrics", NULL, NULL, 0, &r);
+    json_t *m = json_loads(r.body.data, 0, NULL);
+    REQUIRE(m);
+    /* before this one: sse, 3 x file, 2 x limited, nowhere = 7 */
+    CHECK_INT(json_integer_value(json_object_get(m, "requests")), 7);
+    json_t *st = json_object_get(m, "status");
+    CHECK_INT(json_integer_value(json_object_get(st, "2xx")), second == 429 ? 3 : 4);
+    CHECK_INT(json_integer_value(json_object_get(st, "4xx")), second == 429 ? 4 : 3);
+    CHECK_INT(json_integer_value(json_object_get(m, "rate_limited")), second == 429 ? 1 : 0);
+    CHECK_INT(json_integer_value(json_object_get(m, "in_flight")), 1);   /* this request */
+    json_t *lat = json_object_get(m, "latency_ms");
+    json_int_t total = 0;
+    const char *k;
+    json_t *v;
+    json_object_foreach(lat, k, v) total += json_integer_value(v);
+    CHECK_INT(total, 7);
+    json_decref(m);
+    hres_free(&r);
+    http_server_stop(srv);
+    kv_close(kv);
 }
