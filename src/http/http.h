@@ -40,7 +40,8 @@ enum http_auth {
 
 typedef struct {
     const char     *method;      /* "GET", "POST", ... */
-    const char     *pattern;     /* "/api/conversations/{id}"; literal segments win */
+    const char     *pattern;     /* "/api/conversations/{id}"; literal segments win; a last
+                                    segment "{name...}" takes the rest of the path */
     http_handler_fn handler;
     enum http_auth  auth;
     int             rate_per_min;/* 0 = no limit */
@@ -115,6 +116,10 @@ void http_stream_end(http_stream_t *s);
  * per line of data (split on \n; a \r before it is dropped), then a blank line. Start the
  * stream with content type "text/event-stream". Returns 0, or -1 like http_stream_write. */
 int  http_stream_sse(http_stream_t *s, const char *event, const char *data, size_t len);
+
+/* True when rel is a safe relative path to join under a directory: non-empty, no leading
+ * '/', no "." or ".." segment, no empty segment, no backslash or control byte. */
+bool http_path_is_safe(const char *rel);
 
 /* Serves a file by path (zero-copy from the kernel, Content-Length set). Returns 0, or -1
  * (nothing sent) when it cannot be opened as a regular file: the caller answers 404. The

@@ -30,6 +30,7 @@ typedef struct {
     char **segs;         /* pattern split on '/', "{name}" kept with braces */
     int    nparams;
     int    literals;     /* number of literal segments (precedence) */
+    bool   rest;         /* last segment is "{name...}": matches the rest of the path */
 } router_entry_t;
 
 typedef struct {

@@ -68,6 +68,13 @@ static void h_twice(http_req_t *req, http_resp_t *resp)
     http_resp_json(resp, 200, json_pack("{s:s}", "second", "yes"));
 }
 
+static void h_rest(http_req_t *req, http_resp_t *resp)
+{
+    const char *p = http_req_param(req, "path");
+    http_resp_json(resp, 200, json_pack("{s:s, s:s, s:b}", "which", "rest", "path", p, "safe",
+                                        http_path_is_safe(p)));
+}
+
 static const http_route_t routes[] = {
     {"GET", "/health", h_health, HTTP_AUTH_NONE, 0, 0},
     {"GET", "/api/conversations/{id}", h_conv, HTTP_AUTH_NONE, 0, 0},
@@ -85,6 +92,9 @@ static const http_route_t routes[] = {
     {"POST", "/api/limited", h_whoami, HTTP_AUTH_OPTIONAL, 5, 0},
     {"GET", "/api/nothing", h_nothing, HTTP_AUTH_NONE, 0, 0},
     {"GET", "/api/twice", h_twice, HTTP_AUTH_NONE, 0, 0},
+    {"GET", "/files/{path...}", h_rest, HTTP_AUTH_NONE, 0, 0},
+    {"GET", "/files/index.html", h_health, HTTP_AUTH_NONE, 0, 0},
+    {"GET", "/files/{id}", h_conv, HTTP_AUTH_NONE, 0, 0},
 };
 #define NROUTES (sizeof routes / sizeof *routes)
 
@@ -92,7 +102,7 @@ typedef struct { http_server_t *srv; kv_t *kv; int port; } fixture_t;
 
 static int fx_start(fixture_t *f, http_config_t cfg)
 {
-    log_set_level(LOG_WARN);
+    log_set_level(LOG_OFF);   /* the tests provoke warnings on purpose */
     char err[256] = "";
     f->kv = kv_open(NULL, err, sizeof err);
     cfg.kv = f->kv;
@@ -674,4 +684,49 @@ TEST(http_expect_continue)
     CHECK(strstr(r.headers.data, "100 Continue") == NULL);
     hres_free(&r);
     fx_stop(&f);
+}
+
+TEST(http_catch_all_routes)
+{
+    fixture_t f;
+    REQUIRE(fx_start(&f, htest_config()) == 0);
+    hres_t r;
+    hreq(f.port, "GET", "/files/index.html", NULL, NULL, 0, &r);
+    CHECK_FIELD(&r, "status", "ok");                 /* literal first */
+    hres_free(&r);
+    hreq(f.port, "GET", "/files/a.css", NULL, NULL, 0, &r);
+    CHECK_FIELD(&r, "which", "id");                  /* one-segment param beats the rest */
+    hres_free(&r);
+    hreq(f.port, "GET", "/files/css/site/a.css", NULL, NULL, 0, &r);
+    CHECK_FIELD(&r, "which", "rest");
+    CHECK_FIELD(&r, "path", "css/site/a.css");
+    CHECK_FIELD(&r, "safe", "true");
+    hres_free(&r);
+    hreq(f.port, "GET", "/files/a/../../etc/passwd", NULL, NULL, 0, &r);
+    if (r.status == 200) CHECK_FIELD(&r, "safe", "false");   /* curl may normalise ".." */
+    hres_free(&r);
+    hreq(f.port, "GET", "/files/a//b", NULL, NULL, 0, &r);
+    CHECK_INT(r.status, 404);
+    hres_free(&r);
+    hreq(f.port, "GET", "/files", NULL, NULL, 0, &r);
+    CHECK_INT(r.status, 404);
+    hres_free(&r);
+    fx_stop(&f);
+
+    CHECK(http_path_is_safe("a/b.css"));
+    CHECK(http_path_is_safe("..a/b..c"));
+    CHECK(!http_path_is_safe(""));
+    CHECK(!http_path_is_safe("/etc/passwd"));
+    CHECK(!http_path_is_safe("a/../b"));
+    CHECK(!http_path_is_safe(".."));
+    CHECK(!http_path_is_safe("a/./b"));
+    CHECK(!http_path_is_safe("a//b"));
+    CHECK(!http_path_is_safe("a/"));
+    CHECK(!http_path_is_safe("a\\b"));
+    CHECK(!http_path_is_safe("a\nb"));
+    CHECK(!http_path_is_safe(NULL));
+    char err[128];
+    http_route_t bad[] = {{"GET", "/x/{p...}/y", h_health, HTTP_AUTH_NONE, 0, 0}};
+    http_config_t cfg = htest_config();
+    CHECK(http_server_start(&cfg, bad, 1, err, sizeof err) == NULL);
 }
