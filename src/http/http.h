@@ -154,7 +154,8 @@ typedef struct {
 http_server_t *http_server_start(const http_config_t *cfg, const http_route_t *routes,
                                  size_t nroutes, char *err, size_t errlen);
 int  http_server_port(const http_server_t *srv);
-/* Stops accepting, waits for in-flight requests and streams (stop_timeout_ms, default
+/* Stops accepting (new connections are closed at once; a new request on a kept-alive one
+ * gets 503 + Connection: close), waits for in-flight requests and streams (stop_timeout_ms, default
  * 10 s), then ends the streams still open (their on_close gets client_gone = true), waits
  * up to 2 s more, closes every connection and frees. */
 void http_server_stop(http_server_t *srv);

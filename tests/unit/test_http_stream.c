@@ -373,7 +373,15 @@ TEST(http_stop_waits_for_inflight_request)
     pthread_create(&th, NULL, slow_client, &a);
     usleep(100000);                 /* the handler is sleeping now */
     int64_t t0 = time_mono_us();
-    http_server_stop(srv);
+    pthread_t stopper;
+    pthread_create(&stopper, NULL, stop_thread, srv);
+    usleep(50000);
+    /* while stopping: a new connection is not served */
+    hres_t during;
+    hreq(port, "GET", "/health", NULL, NULL, 0, &during);
+    CHECK(during.status == 0 || during.status == 503);
+    hres_free(&during);
+    pthread_join(stopper, NULL);
     int64_t took = time_mono_us() - t0;
     pthread_join(th, NULL);
     CHECK_INT(a.r.status, 200);
