@@ -11,7 +11,7 @@
 
 #define JWKS_MAX_BYTES (256 * 1024)
 #define JWKS_DEFAULT_TTL 3600
-#define JWKS_MIN_REFETCH_S 30
+#define JWKS_MIN_REFETCH_S 2     /* bounds refetches caused by tokens with unknown kids */
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static json_t *jwks_keys;        /* array of JWK objects */
