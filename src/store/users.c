@@ -33,7 +33,7 @@ int store_user_get(store_t *st, int64_t id, json_t **out)
         db_result_free(r);
         return STORE_NOT_FOUND;
     }
-    json_t *o = db_row_json(r, 0, "issstttbs");
+    json_t *o = db_row_json(r, 0, "issssttbs");
     db_result_free(r);
     /* preferences are stored as JSON text; anything that is not an object reads as {} */
     const char *txt = json_string_value(json_object_get(o, "preferences"));
