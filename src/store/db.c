@@ -278,7 +278,7 @@ void db_result_add_row(db_result_t *r)
 {
     size_t need = (size_t)(r->nrows + 1) * (size_t)r->ncols;
     if (need > r->cell_cap) {
-        size_t cap = r->cell_cap ? r->cell_cap * 2 : 16;
+        size_t cap = r->cell_cap ? r->cell_cap * 2 : 128;   /* a typical page in one step */
         while (cap < need) cap *= 2;
         r->cells = xrealloc(r->cells, cap * sizeof *r->cells);
         r->cell_cap = cap;
@@ -310,6 +310,7 @@ static void put_bytes(db_result_t *r, int col, db_type_t t, const void *p, size_
     db_cell_t *c = cur_cell(r, col);
     if (!c) return;
     c->type = t;
+    if (!r->bytes.cap) buf_reserve(&r->bytes, 2048 > len ? 2048 : len + 1);
     c->off = r->bytes.len;
     c->len = len;
     buf_append(&r->bytes, p ? p : "", len);

@@ -140,6 +140,10 @@ void        db_result_free(db_result_t *r);
 json_t *db_row_json(const db_result_t *r, int row, const char *spec);
 json_t *db_rows_json(const db_result_t *r, const char *spec);     /* array of objects */
 
+/* The ISO-8601 form of a timestamp, as time_iso8601() writes it, without libc formatting
+ * (fast path for result rendering). out: at least 32 bytes. */
+void db_iso8601(int64_t us, char out[32]);
+
 /* ---- helpers for SQL text ---- */
 /* "%" + s with '\', '%' and '_' escaped by '\' + "%": for LIKE ... ESCAPE '\'. Caller frees. */
 char *db_like_contains(const char *s);

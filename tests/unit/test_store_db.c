@@ -229,3 +229,25 @@ TEST(store_db_migration_tokens_render_per_dialect)
     CHECK_STR(s, "x BIGSERIAL PRIMARY KEY BYTEA {{OTHER}}");
     free(s);
 }
+
+TEST(store_db_iso8601_matches_core_formatter)
+{
+    int64_t fixed[] = {0, 1, -1, 999999, 1000000, -1000000, 951782400000000LL /* 2000-02-29 */,
+                       4102444799999999LL /* 2099-12-31T23:59:59.999999 */, 253402300799999999LL,
+                       253402300800000000LL /* year 10000: general path */, -62135596800000000LL,
+                       -62135596800000001LL, 1795560720123456LL};
+    char a[TIME_ISO_LEN], b[TIME_ISO_LEN];
+    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++) {
+        db_iso8601(fixed[i], a);
+        time_iso8601(fixed[i], b, sizeof b);
+        CHECK_STR(a, b);
+    }
+    uint64_t x = 88172645463325252ULL;                   /* xorshift: spread over 0000-9999 */
+    for (int i = 0; i < 20000; i++) {
+        x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+        int64_t us = (int64_t)(x % 315537897600000000ULL) - 62135596800000000LL;
+        db_iso8601(us, a);
+        time_iso8601(us, b, sizeof b);
+        if (strcmp(a, b)) { CHECK_STR(a, b); break; }
+    }
+}
