@@ -2,7 +2,9 @@
  * statements it has prepared (PQprepare, named s1, s2, ... per connection) keyed by SQL
  * text, so a hot query is parsed and planned once per connection. Parameters travel as text
  * (blobs as binary) with the parameter types taken from the first call; results come back as
- * text and are converted by column type into the shared result set. */
+ * text and are converted by column type into the shared result set.
+ * RODEO_PG_PREPARE=0 switches to unprepared PQexecParams (kept to measure the difference; see
+ * bench/results/store.md). */
 #include "store/db_driver.h"
 #include "core/buf.h"
 #include <libpq-fe.h>
@@ -27,6 +29,7 @@ typedef struct {
     PGconn         *pg;
     db_stmt_cache_t cache;          /* SQL text -> statement number (as a pointer) */
     uintptr_t       next_stmt;
+    bool            unprepared;     /* RODEO_PG_PREPARE=0: PQexecParams every time (for measuring) */
     char            err[512];
 } pg_conn_t;
 
@@ -46,6 +49,8 @@ static void *pg_connect(const char *target, char *err, size_t errlen)
     pg_conn_t *c = xcalloc(1, sizeof *c);
     c->pg = pg;
     c->next_stmt = 1;
+    const char *prep = getenv("RODEO_PG_PREPARE");
+    c->unprepared = prep && !strcmp(prep, "0");
     return c;
 }
 
@@ -163,6 +168,8 @@ static int pg_run(void *h, const char *sql, const db_value_t *params, int n, db_
     PGresult *res;
     if (n == 0 && !out) {
         res = PQexec(c->pg, sql);        /* BEGIN/COMMIT/ROLLBACK and other one-offs */
+    } else if (c->unprepared) {
+        res = PQexecParams(c->pg, sql, n, types, values, lengths, formats, 0);
     } else {
         uintptr_t id = (uintptr_t)db_stmt_cache_get(&c->cache, sql);
         char name[32];
