@@ -116,7 +116,7 @@ void db_release(db_conn_t *c)
     if (c->in_tx) db_rollback(c);
     bool keep = p->drv->healthy(c->h);
     if (!keep) {
-        log_warn("db: discarding broken %s connection", p->drv->name);
+        log_warn("db: discarding a %s connection (broken, or left inside a transaction)", p->drv->name);
         p->drv->disconnect(c->h);
         free(c);
     }

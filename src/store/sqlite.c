@@ -179,7 +179,9 @@ static int sq_exec_script(void *h, const char *sql)
 }
 
 static const char *sq_errmsg(void *h) { return ((sq_conn_t *)h)->err; }
-static bool sq_healthy(void *h) { return h != NULL; }
+/* A handle left inside a transaction (BEGIN run by hand, then released) must not go back to
+ * the pool holding the write lock: it is discarded, and closing it rolls back. */
+static bool sq_healthy(void *h) { return h && sqlite3_get_autocommit(((sq_conn_t *)h)->db); }
 
 const db_driver_t db_driver_sqlite = {
     .name = "sqlite",

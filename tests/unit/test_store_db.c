@@ -251,3 +251,42 @@ TEST(store_db_iso8601_matches_core_formatter)
         if (strcmp(a, b)) { CHECK_STR(a, b); break; }
     }
 }
+
+TEST(store_db_hostile_values)
+{
+    store_t *st = fixture_store_open();
+    REQUIRE(st);
+    db_pool_t *p = store_pool(st);
+    /* more parameters than a statement may bind: an error, not a crash */
+    db_value_t many[70];
+    for (int i = 0; i < 70; i++) many[i] = db_int(i);
+    int64_t v = 0;
+    CHECK_INT(db_pool_query_int64(p, "SELECT $70", many, 70, &v), DB_ERROR);
+    /* text with an embedded NUL, bound by length, comes back whole */
+    db_result_t *r = NULL;
+    db_value_t nul[] = {db_blob("a\0b", 3)};
+    REQUIRE(db_pool_query(p, "SELECT $1 AS b", nul, 1, &r) == DB_OK);
+    size_t len = 0;
+    const char *b = db_get_blob(r, 0, 0, &len);
+    CHECK_INT(len, 3);
+    CHECK(b && b[0] == 'a' && b[1] == 0 && b[2] == 'b');
+    db_result_free(r);
+    /* invalid UTF-8 cannot become a JSON string: it renders as null rather than failing */
+    db_value_t bad[] = {db_blob("\xff\xfe", 2)};
+    REQUIRE(db_pool_query(p, "SELECT $1 AS s", bad, 1, &r) == DB_OK);
+    json_t *o = db_row_json(r, 0, "s");
+    CHECK(json_is_null(json_object_get(o, "s")));
+    json_decref(o);
+    db_result_free(r);
+    /* a connection released inside a hand-made transaction does not poison the pool */
+    db_conn_t *c = db_acquire(p);
+    REQUIRE(c);
+    CHECK_INT(db_exec(c, "BEGIN", NULL, 0, NULL), DB_OK);
+    db_release(c);
+    char coll[64];
+    fixture_email(coll, sizeof coll, "after");
+    db_value_t ins[] = {db_text(coll), db_int(1), db_int(0), db_blob("", 0)};
+    CHECK_INT(db_pool_exec(p, "INSERT INTO vectors (collection, item_id, dim, data) VALUES ($1, $2, $3, $4)",
+                           ins, 4, NULL), DB_OK);
+    store_close(st);
+}
