@@ -270,6 +270,19 @@ static void idmap_del(vindex_t *v, uint64_t id)
 }
 
 /* ---- scratch pool ---- */
+int vscratch_tags(vscratch_t *s, size_t nslots)
+{
+    if (s->tags_cap >= nslots) return 0;
+    size_t cap = nslots + nslots / 4 + 1024;
+    uint16_t *t = calloc(cap, sizeof *t);
+    if (!t) return -1;
+    free(s->tags);
+    s->tags = t;
+    s->tags_cap = cap;
+    s->epoch = 0;
+    return 0;
+}
+
 int vscratch_reserve(vpair_t **arr, size_t *cap, size_t need)
 {
     if (need <= *cap) return 0;
@@ -296,15 +309,7 @@ vscratch_t *vscratch_get(const vindex_t *cv, size_t nslots)
         s->qbuf = malloc(v->dim * sizeof(float) + 64);
         if (!s->qcode || !s->qbuf) { free(s->qcode); free(s->qbuf); free(s); return NULL; }
     }
-    if (s->tags_cap < nslots) {
-        size_t cap = nslots + nslots / 4 + 1024;
-        uint16_t *t = calloc(cap, sizeof *t);
-        if (!t) { vscratch_put(v, s); return NULL; }
-        free(s->tags);
-        s->tags = t;
-        s->tags_cap = cap;
-        s->epoch = 0;
-    }
+    if (vscratch_tags(s, nslots)) { vscratch_put(v, s); return NULL; }
     return s;
 }
 
@@ -369,8 +374,8 @@ int vindex_insert_prepared(vindex_t *v, uint64_t id, const float *x, const vinde
     long old = vindex_idmap_get(v, id);
     if (old >= 0) {
         __atomic_store_n(&vindex_meta(v, t, (uint32_t)old)->state, SLOT_DEAD, __ATOMIC_RELAXED);
-        v->n_live--;
-        v->n_dead++;
+        __atomic_sub_fetch(&v->n_live, 1, __ATOMIC_RELAXED);
+        __atomic_add_fetch(&v->n_dead, 1, __ATOMIC_RELAXED);
     }
     vmeta_t *mt = vindex_meta(v, t, (uint32_t)slot);
     mt->id = id;
@@ -387,7 +392,7 @@ int vindex_insert_prepared(vindex_t *v, uint64_t id, const float *x, const vinde
         memcpy(node + v->code_off, x, v->dim * sizeof(float));
     }
     vindex_idmap_put(v, id, (uint32_t)slot);
-    v->n_live++;
+    __atomic_add_fetch(&v->n_live, 1, __ATOMIC_RELAXED);
     __atomic_store_n(&v->n_slots, slot + 1, __ATOMIC_RELEASE);
     pthread_mutex_unlock(&v->wlock);
     if (do_log && vlog_append_upsert(v, id, x, a)) return -1;
@@ -487,8 +492,8 @@ int vindex_delete_internal(vindex_t *v, uint64_t id, int do_log)
     if (s < 0) { pthread_mutex_unlock(&v->wlock); return 1; }
     __atomic_store_n(&vindex_meta(v, v->tab, (uint32_t)s)->state, SLOT_DEAD, __ATOMIC_RELAXED);
     idmap_del(v, id);
-    v->n_live--;
-    v->n_dead++;
+    __atomic_sub_fetch(&v->n_live, 1, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&v->n_dead, 1, __ATOMIC_RELAXED);
     pthread_mutex_unlock(&v->wlock);
     if (do_log && vlog_append_delete(v, id)) return -1;
     return 0;

@@ -253,6 +253,7 @@ size_t vhnsw_search(const vindex_t *v, vscratch_t *s, const vquery_t *q, size_t 
     if (epk == 0) return 0;
     size_t nlimit = vindex_nslots(v);
     vtab_t *t = vindex_tab(v);
+    if (vscratch_tags(s, nlimit)) return 0;
     int maxl = (int)(epk >> 32) - 1;
     uint32_t cur = (uint32_t)epk;
     float curd = node_dist(v, t, q, cur);

@@ -202,6 +202,8 @@ void vindex_sort_hits(const vindex_t *v, vindex_hit_t *hits, size_t n);
 vscratch_t *vscratch_get(const vindex_t *v, size_t nslots);
 void vscratch_put(const vindex_t *v, vscratch_t *s);
 int  vscratch_reserve(vpair_t **arr, size_t *cap, size_t need);
+/* Visited tags for at least nslots slots (the collection may have grown since _get). */
+int  vscratch_tags(vscratch_t *s, size_t nslots);
 void vindex_prepare_vec(const vindex_t *v, const float *in, float *out);
 int  vindex_grow_to(vindex_t *v, size_t nslots);  /* under wlock */
 void vindex_idmap_put(vindex_t *v, uint64_t id, uint32_t slot);
