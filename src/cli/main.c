@@ -7,6 +7,7 @@
 
 static const cli_command_t commands[] = {
     /* one line per command: {"name", cmd_name, "summary"} */
+    {"index", cmd_index, "vector index: build/search/info/compact on .fvecs files"},
 };
 #define NCOMMANDS (sizeof commands / sizeof *commands)
 

@@ -741,6 +741,24 @@ int vindex_search_batch(const vindex_t *v, const float *queries, size_t nq, size
     return b.failed ? -1 : 0;
 }
 
+int vindex_next_live(const vindex_t *v, size_t *cursor, uint64_t *id, const float **vec,
+                     vindex_attrs_t *attrs)
+{
+    size_t n = vindex_nslots(v);
+    vtab_t *t = vindex_tab(v);
+    for (size_t s = *cursor; s < n; s++) {
+        const vmeta_t *mt = vindex_meta(v, t, (uint32_t)s);
+        if (!vindex_slot_live(mt)) continue;
+        *id = mt->id;
+        *vec = vindex_vec(v, t, (uint32_t)s);
+        if (attrs) *attrs = mt->attrs;
+        *cursor = s + 1;
+        return 1;
+    }
+    *cursor = n;
+    return 0;
+}
+
 /* ---- rebuild from the store ---- */
 vindex_t *vindex_rebuild(const vindex_params_t *p, vindex_source_fn next, void *ctx,
                          int threads, char *err, size_t errlen)

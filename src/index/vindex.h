@@ -132,6 +132,13 @@ typedef int (*vindex_source_fn)(void *ctx, uint64_t *id, const float **vec,
 vindex_t *vindex_rebuild(const vindex_params_t *p, vindex_source_fn next, void *ctx,
                          int threads, char *err, size_t errlen);
 
+/* Walks the live vectors in slot order: start with *cursor = 0; returns 1 with the id, a
+ * pointer to the stored (normalised) vector, valid while the collection lives and the
+ * vector is not replaced, and attrs (may be NULL); 0 at the end. For compaction, export
+ * and feeding vindex_rebuild; not a snapshot when writers run concurrently. */
+int vindex_next_live(const vindex_t *v, size_t *cursor, uint64_t *id, const float **vec,
+                     vindex_attrs_t *attrs);
+
 /* Persistence (format in vfile.c): crash-safe snapshot (temp file, fsync, rename, fsync dir),
  * and load by mmap with every section's checksum verified; a corrupt, truncated or
  * wrong-version file is an error (then rebuild with vindex_rebuild). */
