@@ -89,10 +89,10 @@ int main(int argc, char **argv)
         }
         const vision_timings_t *t = &r.t;
         printf("{\"total\":%lld,\"read\":%lld,\"sha256\":%lld,\"header\":%lld,\"exif\":%lld,"
-               "\"decode\":%lld,\"orient\":%lld,\"tensor\":%lld,\"phash\":%lld,\"thumb\":%lld}\n",
+               "\"decode\":%lld,\"tensor\":%lld,\"phash\":%lld,\"thumb\":%lld}\n",
                (long long)t->total_us, (long long)t->read_us, (long long)t->sha256_us,
                (long long)t->header_us, (long long)t->exif_us, (long long)t->decode_us,
-               (long long)t->orient_us, (long long)t->tensor_us, (long long)t->phash_us,
+               (long long)t->tensor_us, (long long)t->phash_us,
                (long long)t->thumb_us);
         vision_intake_free(&r);
     }

@@ -47,17 +47,25 @@ int vision_decoder_open(vision_decoder_t *dec, vision_format_t fmt, const uint8_
     return rc;
 }
 
-int vision_decoder_decode(vision_decoder_t *dec, int min_side, vision_image_t *out,
-                          vision_error_t *err)
+int vision_decoder_decode(vision_decoder_t *dec, int min_side, int orientation,
+                          vision_image_t *out, vision_error_t *err)
 {
+    int rc;
+    if (orientation < 1 || orientation > 8) orientation = 1;
     switch (dec->format) {
-    case VISION_FORMAT_JPEG: return vision_jpeg_decode(dec, min_side, out, err);
-    case VISION_FORMAT_PNG: return vision_png_decode(dec, out, err);
-    case VISION_FORMAT_WEBP: return vision_webp_decode(dec, out, err);
+    case VISION_FORMAT_JPEG: return vision_jpeg_decode(dec, min_side, orientation, out, err);
+    case VISION_FORMAT_PNG: rc = vision_png_decode(dec, out, err); break;
+    case VISION_FORMAT_WEBP: rc = vision_webp_decode(dec, out, err); break;
     default:
         vision_error_set(err, 500, "internal_error", "Decoder not open");
         return -1;
     }
+    if (rc == 0 && vision_image_orient(out, orientation) != 0) {
+        vision_image_free(out);
+        vision_error_set(err, 500, "internal_error", "Out of memory while orienting the image");
+        return -1;
+    }
+    return rc;
 }
 
 void vision_decoder_close(vision_decoder_t *dec)

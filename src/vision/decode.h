@@ -27,6 +27,7 @@ typedef struct {
     const uint8_t *exif;        /* EXIF block starting with "Exif\0\0", or NULL; owned here */
     size_t exif_len;
     int scale_denom;            /* after decode: 1, 2, 4 or 8 */
+    int decoded_width, decoded_height;  /* after decode, before orientation */
     void *codec;                /* codec state */
     uint8_t *exif_owned;
 } vision_decoder_t;
@@ -37,19 +38,22 @@ typedef struct {
 int  vision_decoder_open(vision_decoder_t *dec, vision_format_t fmt, const uint8_t *data,
                          size_t len, const vision_decode_limits_t *lim, vision_error_t *err);
 
-/* Decodes to RGB into out (must be empty). For JPEG, min_side > 0 selects the largest
- * DCT scale denominator d in {8,4,2,1} with width >= min_side*d and height >= min_side*d
- * (Pillow's draft() rule), so a 12 MP photo feeding a 224 model decodes at 1/8. Other
- * formats decode at full size. A truncated or corrupt stream fails (400), never yields
- * a half-grey image. */
-int  vision_decoder_decode(vision_decoder_t *dec, int min_side, vision_image_t *out,
-                           vision_error_t *err);
+/* Decodes to RGB into out (must be empty), upright per EXIF orientation (1..8; other
+ * values mean 1). For JPEG, min_side > 0 selects the largest DCT scale denominator d in
+ * {8,4,2,1} with width >= min_side*d and height >= min_side*d (Pillow's draft() rule), so
+ * a 12 MP photo feeding a 224 model decodes at 1/8, and rows are written straight to
+ * their oriented place (no second full-size buffer). Other formats decode at full size
+ * and are then oriented. A truncated or corrupt stream fails (400), never yields a
+ * half-grey image. */
+int  vision_decoder_decode(vision_decoder_t *dec, int min_side, int orientation,
+                           vision_image_t *out, vision_error_t *err);
 void vision_decoder_close(vision_decoder_t *dec);
 
 /* Codec entry points (one file each); used by decode.c only. */
 int  vision_jpeg_open(vision_decoder_t *dec, const uint8_t *data, size_t len,
                       const vision_decode_limits_t *lim, vision_error_t *err);
-int  vision_jpeg_decode(vision_decoder_t *dec, int min_side, vision_image_t *out, vision_error_t *err);
+int  vision_jpeg_decode(vision_decoder_t *dec, int min_side, int orientation, vision_image_t *out,
+                        vision_error_t *err);
 void vision_jpeg_close(vision_decoder_t *dec);
 int  vision_png_open(vision_decoder_t *dec, const uint8_t *data, size_t len, vision_error_t *err);
 int  vision_png_decode(vision_decoder_t *dec, vision_image_t *out, vision_error_t *err);

@@ -104,14 +104,14 @@ static void cmyk_row_to_rgb(const uint8_t *in, uint8_t *out, int w, int inverted
     }
 }
 
-int vision_jpeg_decode(vision_decoder_t *dec, int min_side, vision_image_t *out,
+int vision_jpeg_decode(vision_decoder_t *dec, int min_side, int orientation, vision_image_t *out,
                        vision_error_t *err)
 {
     jpeg_state_t *st = dec->codec;
     j_decompress_ptr ci = &st->cinfo;
-    uint8_t *volatile cmyk_row = NULL;
+    uint8_t *volatile rowbuf = NULL;
     if (setjmp(st->jb)) {
-        free(cmyk_row);
+        free(rowbuf);
         vision_image_free(out);
         int mem = strstr(st->msg, "memory") || strstr(st->msg, "Backing store");
         vision_error_set(err, mem ? 413 : 400,
@@ -128,37 +128,48 @@ int vision_jpeg_decode(vision_decoder_t *dec, int min_side, vision_image_t *out,
     int cmyk = ci->jpeg_color_space == JCS_CMYK || ci->jpeg_color_space == JCS_YCCK;
     ci->out_color_space = cmyk ? JCS_CMYK : JCS_RGB;
     jpeg_start_decompress(ci);
-    int w = (int)ci->output_width, h = (int)ci->output_height;
-    if (vision_image_alloc(out, w, h, 3) != 0) {
+    int w = (int)ci->output_width, h = (int)ci->output_height, swap = orientation >= 5;
+    if (vision_image_alloc(out, swap ? h : w, swap ? w : h, 3) != 0) {
         snprintf(st->msg, sizeof st->msg, "cannot allocate %dx%d", w, h);
         longjmp(st->jb, 1);
     }
-    if (cmyk) {
-        cmyk_row = malloc((size_t)w * 4);
-        if (!cmyk_row) { snprintf(st->msg, sizeof st->msg, "out of memory"); longjmp(st->jb, 1); }
+    /* Upright, non-CMYK rows go straight into the image; others through an 8-row buffer
+     * (CMYK converted there, oriented rows scattered from there). */
+    int direct = orientation == 1 && !cmyk;
+    if (!direct) {
+        rowbuf = malloc((size_t)w * (cmyk ? 4 : 3) * 8 + (size_t)w * 3 * 8);
+        if (!rowbuf) { snprintf(st->msg, sizeof st->msg, "out of memory"); longjmp(st->jb, 1); }
     }
+    uint8_t *rgb8 = rowbuf ? rowbuf + (size_t)w * (cmyk ? 4 : 3) * 8 : NULL;
     while (ci->output_scanline < ci->output_height) {
-        uint8_t *dst = out->px + (size_t)ci->output_scanline * w * 3;
+        int y0 = (int)ci->output_scanline;
+        int n = (int)(ci->output_height - ci->output_scanline);
+        if (n > 8) n = 8;
+        JSAMPROW rows[8];
+        size_t pix = cmyk ? 4 : 3;
+        for (int i = 0; i < n; i++)
+            rows[i] = direct ? out->px + (size_t)(y0 + i) * w * 3 : rowbuf + (size_t)i * w * pix;
+        int got = (int)jpeg_read_scanlines(ci, rows, (JDIMENSION)n);
+        if (got <= 0) break;
+        if (direct) continue;
+        const uint8_t *src = rowbuf;
         if (cmyk) {
-            JSAMPROW row = cmyk_row;
-            if (jpeg_read_scanlines(ci, &row, 1) != 1) break;
-            cmyk_row_to_rgb(cmyk_row, dst, w, ci->saw_Adobe_marker);
-        } else {
-            JSAMPROW rows[8];
-            int n = (int)(ci->output_height - ci->output_scanline);
-            if (n > 8) n = 8;
-            for (int i = 0; i < n; i++) rows[i] = dst + (size_t)i * w * 3;
-            if (jpeg_read_scanlines(ci, rows, (JDIMENSION)n) == 0) break;
+            for (int i = 0; i < got; i++)
+                cmyk_row_to_rgb(rowbuf + (size_t)i * w * 4, rgb8 + (size_t)i * w * 3, w, ci->saw_Adobe_marker);
+            src = rgb8;
         }
+        vision_image_place_rows(out, orientation, w, h, y0, src, got);
     }
-    free(cmyk_row);
-    cmyk_row = NULL;
+    free(rowbuf);
+    rowbuf = NULL;
     if (ci->output_scanline < ci->output_height || st->truncated) {
         vision_image_free(out);
         vision_error_set(err, 400, "truncated_image", "Invalid JPEG: the file is truncated");
         return -1;
     }
     dec->scale_denom = d;
+    dec->decoded_width = w;
+    dec->decoded_height = h;
     return 0;
 }
 

@@ -62,6 +62,8 @@ int vision_png_decode(vision_decoder_t *dec, vision_image_t *out, vision_error_t
         vision_image_free(out);
         return -1;
     }
+    dec->decoded_width = out->w;
+    dec->decoded_height = out->h;
     return 0;
 }
 

@@ -63,6 +63,8 @@ int vision_webp_decode(vision_decoder_t *dec, vision_image_t *out, vision_error_
     }
     if (!st->has_alpha) {
         if (!WebPDecodeRGBInto(st->data, st->len, out->px, (size_t)w * h * 3, w * 3)) goto bad;
+        dec->decoded_width = w;
+        dec->decoded_height = h;
         return 0;
     }
     uint8_t *rgba = malloc((size_t)w * h * 4);
@@ -76,6 +78,8 @@ int vision_webp_decode(vision_decoder_t *dec, vision_image_t *out, vision_error_
             out->px[3 * i + ch] = (uint8_t)((p[ch] * a + 255 * (255 - a) + 127) / 255);
     }
     free(rgba);
+    dec->decoded_width = w;
+    dec->decoded_height = h;
     return 0;
 bad:
     vision_image_free(out);

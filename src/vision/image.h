@@ -41,6 +41,13 @@ int  vision_image_resample(const vision_image_t *src, int out_w, int out_h,
  * May replace im->px (the old buffer is freed). Returns 0 or -1 on allocation limits. */
 int  vision_image_orient(vision_image_t *im, int orientation);
 
+/* Streaming form of the same transform: writes n rows (each src_w pixels of dst->c bytes)
+ * starting at source row y0 of a src_w x src_h image to their oriented place in dst, which
+ * must already have the oriented size. Lets a decoder write upright pixels directly
+ * instead of decoding then copying the whole image. */
+void vision_image_place_rows(vision_image_t *dst, int orientation, int src_w, int src_h, int y0,
+                             const uint8_t *rows, int n);
+
 /* RGB -> luma with PIL's "L" conversion (ITU-R 601-2, 16-bit fixed point, rounded).
  * dst must be empty. Returns 0 or -1. */
 int  vision_image_to_gray(const vision_image_t *src, vision_image_t *dst);

@@ -137,15 +137,14 @@ static int intake_run(const uint8_t *data, size_t len, const vision_intake_optio
     r->oriented_height = swap ? dec.width : dec.height;
     r->t.exif_us = lap(&mark);
 
-    if (vision_decoder_decode(&dec, opt->input_size, &im, &r->error) != 0) goto out;
-    r->decode_width = im.w;
-    r->decode_height = im.h;
+    /* Decoding includes orientation: JPEG rows are written upright as they come out of
+     * libjpeg; other formats are rotated after decoding (timed as part of decode). */
+    if (vision_decoder_decode(&dec, opt->input_size, r->orientation, &im, &r->error) != 0) goto out;
+    r->decode_width = dec.decoded_width;
+    r->decode_height = dec.decoded_height;
     r->scale_denom = dec.scale_denom;
     vision_decoder_close(&dec);
     r->t.decode_us = lap(&mark);
-
-    if (vision_image_orient(&im, r->orientation) != 0) goto oom;
-    r->t.orient_us = lap(&mark);
     if (make_tensor(&im, opt, r) != 0) goto oom;
     r->t.tensor_us = lap(&mark);
     if (vision_phash_image(&im, &r->phash, NULL) != 0) goto oom;

@@ -5,7 +5,7 @@
  * rest feeds recognition and the upload record. Pipeline (one pass over the bytes):
  *   map file -> SHA-256 -> magic-byte format -> header (dimensions, pixel cap BEFORE any
  *   pixel is decoded, minimum size) -> EXIF -> decode (JPEG at the smallest DCT scale that
- *   still covers the model input) -> EXIF orientation -> resize shortest side to
+ *   still covers the model input, written upright per EXIF orientation) -> resize shortest side to
  *   input_size + centre crop (Pillow-exact resampling, default bicubic) -> normalised
  *   float32 CHW tensor; pHash and thumbnail come from the same reduced decode.
  * Thread-safe: no shared state; each call owns its result. */
@@ -35,8 +35,7 @@ typedef struct {
     int64_t sha256_us;
     int64_t header_us;   /* sniff + header parse + limit checks */
     int64_t exif_us;     /* EXIF parse, JSON, fingerprint */
-    int64_t decode_us;
-    int64_t orient_us;
+    int64_t decode_us;   /* includes applying the EXIF orientation */
     int64_t tensor_us;   /* resize + crop + normalise */
     int64_t phash_us;
     int64_t thumb_us;

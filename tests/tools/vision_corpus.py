@@ -159,6 +159,9 @@ def main():
     for o in range(1, 9):
         stored = up if o == 1 else up.transpose(INV[o])
         stored.save(path("orient_%d.jpg" % o), quality=95, exif=exif_block(orientation=o, camera=False))
+    # The same for PNG (eXIf chunk) and WebP (RIFF EXIF chunk), which are oriented after decoding.
+    up.transpose(INV[6]).save(path("orient_6.png"), exif=exif_block(orientation=6, camera=False))
+    up.transpose(INV[8]).save(path("orient_8.webp"), lossless=True, exif=exif_block(orientation=8, camera=False))
     # A photo-like oriented file for the tensor comparison.
     scene(640, 480, seed=3).save(path("orient6_scene.jpg"), quality=90, exif=exif_block(orientation=6))
     write_refs("orient6_scene.jpg")

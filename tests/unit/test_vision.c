@@ -214,9 +214,10 @@ TEST(vision_orientation_1_to_8_upright)
     REQUIRE(corpus_dir());
     /* Each file stores the inverse transform of an upright 400x300 picture with red, green,
      * blue, yellow quadrants (TL, TR, BL, BR) and the matching EXIF orientation. */
-    for (int o = 1; o <= 8; o++) {
+    for (int i = 1; i <= 10; i++) {
         char name[32];
-        snprintf(name, sizeof name, "orient_%d.jpg", o);
+        int o = i <= 8 ? i : i == 9 ? 6 : 8;
+        snprintf(name, sizeof name, "orient_%d.%s", o, i <= 8 ? "jpg" : i == 9 ? "png" : "webp");
         vision_intake_options_t opt;
         vision_intake_options_default(&opt);
         vision_intake_t r;
