@@ -36,6 +36,11 @@ int  vision_image_resample(const vision_image_t *src, int out_w, int out_h,
                            int x0, int y0, int win_w, int win_h,
                            vision_filter_t filter, vision_image_t *dst);
 
+/* Run-time switch for the AVX2 resampling kernel (on by default when the CPU has AVX2;
+ * asking for it on a CPU without AVX2 leaves it off). Results are identical either way;
+ * tests and benchmarks use this to compare the two paths. */
+void vision_image_simd_enable(int on);
+
 /* Applies EXIF orientation 1..8 (the transform that makes the image display upright,
  * as PIL's ImageOps.exif_transpose). Values outside 2..8 leave the image unchanged.
  * May replace im->px (the old buffer is freed). Returns 0 or -1 on allocation limits. */
