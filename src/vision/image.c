@@ -288,6 +288,22 @@ void vision_image_place_rows(vision_image_t *dst, int orientation, int src_w, in
 {
     int c = dst->c, W = src_w, H = src_h;
     size_t stride = (size_t)dst->w * c;
+    if (orientation >= 5 && orientation <= 8 && c == 3) {
+        /* Transposing orientations: source column x becomes destination row x (5, 6) or
+         * W-1-x (7, 8), and the n source rows land side by side in it. Walking columns
+         * makes every write a short contiguous run instead of a column-wise scatter. */
+        int dir = (orientation == 5 || orientation == 8) ? 1 : -1;
+        int dx0 = dir > 0 ? y0 : H - 1 - y0;
+        for (int x = 0; x < W; x++) {
+            int dy = orientation <= 6 ? x : W - 1 - x;
+            uint8_t *q = dst->px + (size_t)dy * stride + (size_t)dx0 * 3;
+            const uint8_t *p = rows + (size_t)x * 3;
+            for (int r = 0; r < n; r++, p += (size_t)W * 3, q += dir * 3) {
+                q[0] = p[0]; q[1] = p[1]; q[2] = p[2];
+            }
+        }
+        return;
+    }
     for (int r = 0; r < n; r++) {
         int sy = y0 + r;
         const uint8_t *p = rows + (size_t)r * W * c;

@@ -264,18 +264,19 @@ TEST(vision_orient_pixels_exact)
         {5, 2, 3, {0, 3, 1, 4, 2, 5}}, {6, 2, 3, {3, 0, 4, 1, 5, 2}}, {7, 2, 3, {5, 2, 4, 1, 3, 0}},
         {8, 2, 3, {2, 5, 1, 4, 0, 3}},
     };
-    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-        vision_image_t im = {0};
-        REQUIRE(vision_image_alloc(&im, 3, 2, 1) == 0);
-        for (int k = 0; k < 6; k++) im.px[k] = (uint8_t)k;
-        REQUIRE(vision_image_orient(&im, cases[i].o) == 0);
-        CHECK_INT(im.w, cases[i].w);
-        CHECK_INT(im.h, cases[i].h);
-        if (memcmp(im.px, cases[i].px, 6))
-            test_fail(__FILE__, __LINE__, "orientation %d: %d %d %d %d %d %d", cases[i].o,
-                      im.px[0], im.px[1], im.px[2], im.px[3], im.px[4], im.px[5]);
-        vision_image_free(&im);
-    }
+    for (int c = 1; c <= 3; c += 2)       /* gray and RGB take different code paths */
+        for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+            vision_image_t im = {0};
+            REQUIRE(vision_image_alloc(&im, 3, 2, c) == 0);
+            for (int k = 0; k < 6 * c; k++) im.px[k] = (uint8_t)(k / c * 10 + k % c);
+            REQUIRE(vision_image_orient(&im, cases[i].o) == 0);
+            CHECK_INT(im.w, cases[i].w);
+            CHECK_INT(im.h, cases[i].h);
+            int bad = 0;
+            for (int k = 0; k < 6 * c; k++) bad += im.px[k] != cases[i].px[k / c] * 10 + k % c;
+            if (bad) test_fail(__FILE__, __LINE__, "orientation %d, %d channel(s): %d wrong", cases[i].o, c, bad);
+            vision_image_free(&im);
+        }
 }
 
 TEST(vision_resample_basics)
