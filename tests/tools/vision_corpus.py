@@ -180,6 +180,13 @@ def main():
     pal2.putpalette(pal.getpalette())
     pal2.save(path("palette_trns.png"), transparency=0)
     write_refs("palette_trns.png")
+    # Grayscale JPEG (one component) and gray+alpha PNG.
+    scene(500, 400, seed=14).convert("L").save(path("gray.jpg"), quality=90)
+    write_refs("gray.jpg")
+    la = scene(260, 300, seed=15).convert("LA")
+    la.putalpha(Image.fromarray(np.where(np.arange(260)[None, :] < 130, 0, 255).repeat(300, 0).astype(np.uint8)))
+    la.save(path("gray_alpha.png"))
+    write_refs("gray_alpha.png")
     scene(400, 300, seed=7).save(path("lossy.webp"), quality=85)
     scene(400, 300, seed=8).save(path("lossless.webp"), lossless=True)
     rgba = scene(400, 300, seed=9).convert("RGBA")

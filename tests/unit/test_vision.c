@@ -178,6 +178,7 @@ TEST(vision_tensor_and_phash_match_pil_jpeg)
     check_against_pil("portrait.jpg", ".tensor", VISION_FILTER_BICUBIC, 1e-5, 0);
     check_against_pil("orient6_scene.jpg", ".tensor", VISION_FILTER_BICUBIC, 1e-5, 0);
     check_against_pil("cmyk.jpg", ".tensor", VISION_FILTER_BICUBIC, 1e-5, 0);
+    check_against_pil("gray.jpg", ".tensor", VISION_FILTER_BICUBIC, 1e-5, 0);
 }
 
 TEST(vision_tensor_portable_path_matches_pil)
@@ -197,6 +198,7 @@ TEST(vision_tensor_and_phash_match_pil_png_webp)
      * resize (whose lobes can double it): allow 3 grey levels. */
     check_against_pil("rgb16.png", ".tensor", VISION_FILTER_BICUBIC, 0.045, 2);
     check_against_pil("palette_trns.png", ".tensor", VISION_FILTER_BICUBIC, 1e-5, 0);
+    check_against_pil("gray_alpha.png", ".tensor", VISION_FILTER_BICUBIC, 1e-5, 0);
     check_against_pil("lossy.webp", ".tensor", VISION_FILTER_BICUBIC, 1e-5, 0);
     check_against_pil("lossless.webp", ".tensor", VISION_FILTER_BICUBIC, 1e-5, 0);
     check_against_pil("alpha.webp", ".tensor", VISION_FILTER_BICUBIC, 0.015, 0);
