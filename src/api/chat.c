@@ -8,7 +8,9 @@
  *
  * Lifetime: a chat_session_t is shared by the HTTP stream (until on_close) and the LLM
  * request (until its completion has been handled); a reference count frees it after both.
- * Its mutex is recursive because http_stream_end may run on_close on the calling thread. */
+ * The stream handle is ours until we call http_stream_end, exactly once, when the answer is
+ * complete (also after the client left). The mutex is recursive so a callback re-entering
+ * on the same thread cannot deadlock. */
 #include "api/api.h"
 #include "api/chat.h"
 #include "api/chat_internal.h"
@@ -30,7 +32,8 @@
 typedef struct {
     pthread_mutex_t mu;
     int        refs;
-    http_stream_t *stream;     /* NULL once on_close ran */
+    http_stream_t *stream;     /* ours until http_stream_end (called exactly once) */
+    bool       closed;         /* on_close ran: writes are pointless */
     bool       sse;
     bool       persist;
     int64_t    conv_id;
@@ -136,7 +139,7 @@ static void on_delta(void *ud, const char *text, size_t len)
     buf_append(&s->answer, text, len);
     s->deltas++;
     bool cancel = false;
-    if (s->stream && send_delta(s, text, len) < 0) {
+    if (!s->closed && send_delta(s, text, len) < 0) {
         s->client_gone = true;
         cancel = !s->llm_finished;
     }
@@ -159,7 +162,7 @@ static void finish_job(void *arg)
     if (!ok && r->status != LLM_CANCELLED)
         log_warn("chat: conversation %lld: upstream %s: %s", (long long)s->conv_id, llm_status_name(r->status),
                  r->message);
-    if (s->stream) {
+    if (!s->closed) {
         if (ok) send_done(s, mid, pt, ct);
         else {
             const char *detail = r->status == LLM_ERR_AUTH ? "the language model rejected our credentials"
@@ -170,9 +173,9 @@ static void finish_job(void *arg)
                                : "the language model failed while answering; the answer is incomplete";
             send_error(s, llm_status_name(r->status), detail);
         }
-        http_stream_t *st = s->stream;
-        http_stream_end(st);
     }
+    http_stream_end(s->stream);
+    s->stream = NULL;
     pthread_mutex_unlock(&s->mu);
     session_release(s);
 }
@@ -191,7 +194,7 @@ static void on_close(void *ud, bool client_gone)
 {
     chat_session_t *s = ud;
     pthread_mutex_lock(&s->mu);
-    s->stream = NULL;
+    s->closed = true;
     bool cancel = false;
     if (client_gone) {
         s->client_gone = true;
@@ -355,9 +358,8 @@ void api_chat(http_req_t *req, http_resp_t *resp)
         snprintf(idbuf, sizeof idbuf, "%lld", (long long)conv_id);
         http_resp_header(resp, "X-Conversation-ID", idbuf);
     }
-    http_resp_header(resp, "Access-Control-Expose-Headers", "X-Conversation-ID");
-    http_resp_header(resp, "Cache-Control", "no-cache");
-    http_resp_header(resp, "X-Accel-Buffering", "no");
+    /* The HTTP layer adds Cache-Control: no-cache, X-Accel-Buffering: no and exposes
+     * X-Conversation-ID to cross-origin clients. */
     s->refs++;   /* the stream's reference, dropped by on_close */
     pthread_mutex_lock(&s->mu);
     s->stream = http_resp_stream(resp, 200, s->sse ? "text/event-stream; charset=utf-8" : "text/plain; charset=utf-8",
@@ -388,7 +390,7 @@ void api_chat(http_req_t *req, http_resp_t *resp)
          * clients render it progressively like a model's answer. */
         char *answer = kb_extractive_answer(question, hits, nhits);
         size_t len = strlen(answer), pos = 0;
-        while (pos < len && s->stream) {
+        while (pos < len && !s->closed) {
             size_t n = len - pos > 64 ? 64 : len - pos;
             n = utf8_boundary(answer + pos, n);
             if (n == 0) n = len - pos;
@@ -399,10 +401,9 @@ void api_chat(http_req_t *req, http_resp_t *resp)
         free(answer);
         int ct = (int)(s->answer.len / 4);
         int64_t mid = store_answer(s, "extractive", 0, ct);
-        if (s->stream) {
-            send_done(s, mid, 0, ct);
-            http_stream_end(s->stream);
-        }
+        if (!s->closed) send_done(s, mid, 0, ct);
+        http_stream_end(s->stream);
+        s->stream = NULL;
         pthread_mutex_unlock(&s->mu);
     }
 out:

@@ -23,6 +23,7 @@ Usage: fake_openai.py [--port N] [--pace-ms N]   prints "PORT <n>" on stdout whe
 import argparse
 import hashlib
 import json
+import os
 import socket
 import sys
 import threading
@@ -201,6 +202,27 @@ class Handler(BaseHTTPRequestHandler):
             self._event(u)
         self._event("[DONE]")
         self._chunk(b"")
+
+
+def start(pace_ms=0):
+    """Starts the fake as a subprocess (for e2e tests): returns (process, port)."""
+    import subprocess
+    p = subprocess.Popen(["/usr/bin/python3", os.path.abspath(__file__), "--pace-ms", str(pace_ms)],
+                         stdout=subprocess.PIPE)
+    line = p.stdout.readline().decode()
+    return p, int(line.split()[1])
+
+
+def control(port, path="/_control", **body):
+    """POSTs to the fake's control API; GET when body is None-like for /_requests."""
+    import urllib.request
+    if path in ("/_requests", "/_stats"):
+        with urllib.request.urlopen("http://127.0.0.1:%d%s" % (port, path), timeout=10) as r:
+            return json.loads(r.read())
+    req = urllib.request.Request("http://127.0.0.1:%d%s" % (port, path), data=json.dumps(body).encode(),
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=10) as r:
+        return json.loads(r.read())
 
 
 def main():
