@@ -1,6 +1,7 @@
 /* api.c — the API context: start-up (store, migrations, kv, token key), the per-request
  * authenticate hook, and the store-error mapping shared by handlers. */
 #include "api/api.h"
+#include "api/chat.h"
 #include "auth/tokens.h"
 #include "core/config.h"
 #include "core/log.h"
@@ -40,11 +41,13 @@ int api_init(char *err, size_t errlen)
     if (store_migrate(g_api.store, err, errlen) < 0) return -1;
     g_api.kv = kv_open(c->redis_url, err, errlen);
     if (!g_api.kv) return -1;
+    if (api_chat_init(err, errlen) != 0) return -1;
     return 0;
 }
 
 void api_shutdown(void)
 {
+    api_chat_shutdown();
     if (g_api.kv) kv_close(g_api.kv);
     if (g_api.store) store_close(g_api.store);
     tokens_shutdown();

@@ -2,6 +2,7 @@
  * rate limit per client (the original service's budgets; sign-in endpoints 10/minute),
  * flags. Liveness/readiness probes are not rate-limited: load balancers poll them. */
 #include "api/api.h"
+#include "api/chat.h"
 
 #define N HTTP_AUTH_NONE
 #define O HTTP_AUTH_OPTIONAL
@@ -30,6 +31,14 @@ static const http_route_t routes[] = {
     {"GET",    "/api/conversations/{id}",          api_conversation_get,    R, 60,  0},
     {"PATCH",  "/api/conversations/{id}",          api_conversation_patch,  R, 60,  0},
     {"DELETE", "/api/conversations/{id}",          api_conversation_delete, R, 30,  0},
+    /* chat.c, exports.c, kb.c (chat engineer) */
+    {"POST",   "/api/chat",                        api_chat,                O, 30,  0},
+    {"GET",    "/api/conversations/{id}/export/text", api_conversation_export_text, R, 20, 0},
+    {"GET",    "/api/conversations/{id}/export/pdf",  api_conversation_export_pdf,  R, 10, 0},
+    {"GET",    "/api/admin/kb",                    api_kb_list,             A, 60,  0},
+    {"GET",    "/api/admin/kb/search",             api_kb_search,           A, 60,  0},
+    {"POST",   "/api/admin/kb/documents",          api_kb_ingest,           A, 30,  0},
+    {"DELETE", "/api/admin/kb/documents",          api_kb_delete,           A, 30,  0},
     /* feedback.c */
     {"POST",   "/api/feedback",                    api_feedback_create,     R, 60,  0},
 };
