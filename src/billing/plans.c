@@ -208,9 +208,14 @@ billing_plans_t *billing_plans_load(const char *path, const char *pro_price_id,
         pl->nfeatures = nf;
         pl->features = xcalloc(nf ? nf : 1, sizeof *pl->features);
         for (size_t f = 0; f < nf; f++) pl->features[f] = xstrdup(default_plans[i].features[f]);
-        const char *pid = !strcmp(pl->id, "pro") ? pro_price_id
-                        : !strcmp(pl->id, "premium") ? premium_price_id : NULL;
-        if (pid && *pid) pl->price_id = xstrdup(pid);
+        /* unset ids fall back to the original service's defaults (contract section 8) */
+        const char *pid = !strcmp(pl->id, "pro")
+                              ? (pro_price_id && *pro_price_id ? pro_price_id : "price_pro_monthly")
+                        : !strcmp(pl->id, "premium")
+                              ? (premium_price_id && *premium_price_id ? premium_price_id
+                                                                       : "price_premium_monthly")
+                        : NULL;
+        if (pid) pl->price_id = xstrdup(pid);
     }
     if (path && *path && plans_merge_file(p, path, err, errlen)) {
         billing_plans_free(p);
