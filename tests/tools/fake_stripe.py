@@ -21,6 +21,8 @@ Test control (not Stripe API):
        then close the connection without a response; "slow": sleep delay, then process.
   GET  /_test/requests   every request seen: method, path, idempotency_key, form, query
   GET  /_test/objects    counts of created objects
+  GET|POST /_test/subscription/<id>  read / overwrite fields of a subscription (state changes
+       that happen at Stripe without an API call, like the customer paying)
   POST /_test/reset
 
 Run: fake_stripe.py --port 0 --key sk_test_x [--price price_pro=1999 ...]; prints "PORT <n>".
@@ -297,7 +299,10 @@ class Handler(BaseHTTPRequestHandler):
                 return self.send_json(200, {k: len(STATE[k]) for k in
                                             ("customers", "payment_intents", "subscriptions")})
             if path.startswith("/_test/subscription/"):
-                return self.send_json(200, STATE["subscriptions"].get(path.rsplit("/", 1)[1]))
+                sub = STATE["subscriptions"].get(path.rsplit("/", 1)[1])
+                if sub is not None and method == "POST":      # e.g. the customer paid
+                    sub.update(json.loads(raw or b"{}"))
+                return self.send_json(200, sub)
         self.send_json(404, {"error": "unknown control path"})
 
     def take_failure(self, path):
