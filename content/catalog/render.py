@@ -234,6 +234,33 @@ def render_product(spec, size=256):
     return img, mask
 
 
+# Colour words used in the catalog's attributes, as RGB; the first word that matches wins.
+COLOUR_WORDS = [
+    ("silverbelly", (205, 196, 178)), ("black", (28, 26, 26)), ("chocolate", (74, 45, 30)),
+    ("cognac", (146, 76, 36)), ("tan", (186, 142, 96)), ("bone", (222, 212, 190)),
+    ("red", (150, 30, 32)), ("sand", (200, 180, 140)), ("brown", (110, 70, 40)),
+    ("walnut", (96, 62, 38)), ("chestnut", (120, 58, 30)), ("natural", (214, 188, 140)),
+    ("white", (236, 234, 228)), ("indigo", (40, 52, 92)), ("navy", (30, 40, 72)),
+    ("gray", (120, 120, 124)), ("charcoal", (60, 60, 64)), ("olive", (90, 96, 52)),
+    ("khaki", (170, 150, 110)), ("ivory", (235, 228, 205)), ("caramel", (170, 110, 60)),
+    ("buckskin", (190, 160, 110)), ("silver", (192, 192, 198)), ("gold", (200, 160, 60)),
+    ("antiqued", (140, 128, 110)), ("bronze", (130, 95, 50)), ("oil", (150, 100, 55)),
+    ("stone", (90, 110, 140)), ("rinse", (36, 44, 70)), ("aztec", (160, 50, 40)),
+    ("bark", (100, 80, 60)), ("cafe", (110, 80, 60)), ("bourbon", (130, 70, 35)),
+    ("kango", (150, 120, 90)), ("saddle", (140, 90, 50)), ("powder", (170, 130, 100)),
+    ("heather", (140, 140, 140)), ("harness", (100, 55, 30)), ("roughout", (150, 110, 80)),
+]
+
+
+def colour_for(text):
+    """RGB for the first known colour word in text, or None."""
+    t = (text or "").lower()
+    for word, rgb in COLOUR_WORDS:
+        if word in t:
+            return rgb
+    return None
+
+
 def seed_for(key):
     """A stable integer seed from a string key (a SKU)."""
     return int.from_bytes(hashlib.sha256(key.encode("utf-8")).digest()[:6], "big")
@@ -251,6 +278,9 @@ def render_catalog(csv_path, outdir, size=256):
             os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
             cat = row.get("category", "").strip()
             spec = product_spec(seed_for(row["sku"]), cat if cat in CATEGORIES else None)
+            rgb = colour_for(row.get("attributes", "") + " " + row.get("model", ""))
+            if rgb:
+                spec["primary"] = rgb
             img, _ = render_product(spec, size)
             img.save(path, quality=92)
             n += 1
