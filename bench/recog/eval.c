@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct { char file[256]; int product; char category[32]; } item_t;
+typedef struct { char file[256]; int product; char category[32]; char tags[32]; } item_t;
 
 static int read_list(const char *dir, const char *name, int is_query, item_t **out)
 {
@@ -26,8 +26,9 @@ static int read_list(const char *dir, const char *name, int is_query, item_t **o
     while (fgets(line, sizeof line, f)) {
         if (n == cap) { cap = cap ? 2 * cap : 1024; v = realloc(v, sizeof *v * cap); }
         item_t *it = &v[n];
-        char a[256], b[256], c[256];
-        if (sscanf(line, "%255[^,],%255[^,],%255[^\n]", a, b, c) != 3) continue;
+        char a[256], b[256], c[256], d[256] = "";
+        if (sscanf(line, "%255[^,],%255[^,],%255[^,\n],%255[^\n]", a, b, c, d) < 3) continue;
+        snprintf(it->tags, sizeof it->tags, "%s", d);
         if (is_query) {
             snprintf(it->file, sizeof it->file, "%s", a);
             it->product = atoi(b);
@@ -89,6 +90,8 @@ static double evaluate(const char *label, const float *w, int np, item_t *q, int
                        int show_misses, int quiet)
 {
     int top1 = 0, top5 = 0, catok = 0;
+    const char *tagnames[4] = { "plain", "clutter", "occlusion", "clutter+occlusion" };
+    int tag_n[4] = { 0 }, tag_ok[4] = { 0 };
     float *sims = malloc(sizeof(float) * np);
     for (int i = 0; i < nq; i++) {
         for (int j = 0; j < np; j++) {
@@ -108,11 +111,16 @@ static double evaluate(const char *label, const float *w, int np, item_t *q, int
             printf("  miss %s -> P%04d (%.3f vs %.3f, rank %d)\n", q[i].file, best, sims[best], target,
                    better + 1);
         if (better < 5) top5++;
+        for (int t = 0; t < 4; t++)
+            if (!strcmp(q[i].tags, tagnames[t])) { tag_n[t]++; tag_ok[t] += better == 0; }
         if (!strcmp(prods[best].category, q[i].category)) catok++;
     }
     if (!quiet)
         printf("%-44s top1 %6.2f%%  top5 %6.2f%%  category(top1) %6.2f%%\n", label,
                100.0 * top1 / nq, 100.0 * top5 / nq, 100.0 * catok / nq);
+    if (!quiet && show_misses)
+        for (int t = 0; t < 4; t++)
+            if (tag_n[t]) printf("    %-20s top1 %6.2f%% of %d\n", tagnames[t], 100.0 * tag_ok[t] / tag_n[t], tag_n[t]);
     free(sims);
     return (double)top1 / nq + 0.2 * top5 / nq;
 }
@@ -131,25 +139,28 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--misses")) misses = 1;
         else if (!strcmp(argv[i], "--search")) search = 1;
         else if (!strcmp(argv[i], "--weights") && i + 1 < argc)
-            sscanf(argv[++i], "%f,%f,%f,%f,%f", &w.colour, &w.layout, &w.pairs, &w.shape, &w.texture);
+            sscanf(argv[++i], "%f,%f,%f,%f,%f,%f", &w.colour, &w.layout, &w.pairs, &w.shape, &w.texture,
+                   &w.silhouette);
     }
     item_t *p, *q;
     int np = read_list(dir, "products.csv", 0, &p), nq = read_list(dir, "queries.csv", 1, &q);
     if (np <= 0 || nq <= 0) return 1;
     printf("%d products, %d queries, %d dims\n", np, nq, FEATURES_DIM);
-    features_weights_t eq = { 0.2f, 0.2f, 0.2f, 0.2f, 0.2f };
+    features_weights_t eq;
+    for (int b = 0; b < FEATURES_BLOCKS; b++) (&eq.colour)[b] = 1.0f / FEATURES_BLOCKS;
     float *cat = malloc(sizeof(float) * FEATURES_DIM * np);
     float *qf = malloc(sizeof(float) * FEATURES_DIM * nq);
     if (load_features(dir, p, np, &eq, cat) || load_features(dir, q, nq, &eq, qf)) return 1;
     printf("feature time: %.1f us per image (mean over %d, stored images, decode excluded)\n",
            (double)feat_us / feat_n, feat_n);
     block_sims_build(cat, np, qf, nq);
-    float wv[5] = { w.colour, w.layout, w.pairs, w.shape, w.texture };
+    float wv[FEATURES_BLOCKS];
+    for (int b = 0; b < FEATURES_BLOCKS; b++) wv[b] = (&w.colour)[b];
     evaluate("weights", wv, np, q, nq, p, misses, 0);
     if (ablate) {
-        const char *names[5] = { "colour", "layout", "pairs", "shape", "texture" };
-        for (int b = 0; b < 5; b++) {
-            float one[5] = { 0 }, minus[5];
+        const char *names[FEATURES_BLOCKS] = { "colour", "layout", "pairs", "shape", "texture", "silhouette" };
+        for (int b = 0; b < FEATURES_BLOCKS; b++) {
+            float one[FEATURES_BLOCKS] = { 0 }, minus[FEATURES_BLOCKS];
             memcpy(minus, wv, sizeof minus);
             one[b] = 1;
             minus[b] = 0;
@@ -161,13 +172,13 @@ int main(int argc, char **argv)
         }
     }
     if (search) {
-        float best[5];
+        float best[FEATURES_BLOCKS];
         memcpy(best, wv, sizeof best);
         double bs = evaluate("", best, np, q, nq, p, 0, 1);
         for (int round = 0; round < 4; round++)
-            for (int b = 0; b < 5; b++)
+            for (int b = 0; b < FEATURES_BLOCKS; b++)
                 for (int k = -1; k <= 1; k += 2) {
-                    float t[5];
+                    float t[FEATURES_BLOCKS];
                     memcpy(t, best, sizeof t);
                     t[b] *= k > 0 ? 1.5f : 0.66f;
                     if (t[b] < 0.01f) t[b] = 0.01f;
@@ -175,11 +186,11 @@ int main(int argc, char **argv)
                     if (sc > bs) { bs = sc; memcpy(best, t, sizeof best); }
                 }
         float sum = 0;
-        for (int b = 0; b < 5; b++) sum += best[b];
-        for (int b = 0; b < 5; b++) best[b] /= sum;
+        for (int b = 0; b < FEATURES_BLOCKS; b++) sum += best[b];
+        for (int b = 0; b < FEATURES_BLOCKS; b++) best[b] /= sum;
         char l[128];
-        snprintf(l, sizeof l, "searched %.3f,%.3f,%.3f,%.3f,%.3f", best[0], best[1], best[2], best[3],
-                 best[4]);
+        snprintf(l, sizeof l, "searched %.3f,%.3f,%.3f,%.3f,%.3f,%.3f", best[0], best[1], best[2], best[3],
+                 best[4], best[5]);
         evaluate(l, best, np, q, nq, p, 0, 0);
     }
     free(cat);

@@ -10,7 +10,7 @@ about half of them (seeded, so a run is reproducible).
 
 usage: recog_make_benchmark.py OUTDIR [--products N] [--queries Q] [--seed S]
 writes OUTDIR/catalog/P0000.jpg ..., OUTDIR/queries/P0000_0.jpg ...,
-       OUTDIR/products.csv (id,category,file) and OUTDIR/queries.csv (file,product_id,category)
+       OUTDIR/products.csv (id,category,file) and OUTDIR/queries.csv (file,product_id,category,tags)
 """
 import argparse
 import io
@@ -47,8 +47,10 @@ def make_query(rng, img, mask, spec):
     S = img.size[0]
     m = 1.3
     C = int(S * m)
+    tags = []
     if rng.random() < 0.5:
         canvas = clutter(rng, C, C)
+        tags.append("clutter")
     else:
         # a plain surface, not necessarily the catalog's one
         g = rng.randrange(170, 256)
@@ -62,6 +64,7 @@ def make_query(rng, img, mask, spec):
     canvas.paste(obj, (ox, oy), obj)
     # partial occlusion: a foreign object over part of the product
     if rng.random() < 0.5:
+        tags.append("occlusion")
         d = ImageDraw.Draw(canvas)
         area = rng.uniform(0.08, 0.2) * S * S * 0.6
         ar = rng.uniform(0.5, 2.0)
@@ -85,7 +88,7 @@ def make_query(rng, img, mask, spec):
                            Image.BICUBIC if k > 1 else Image.LANCZOS)
     canvas = ImageEnhance.Brightness(canvas).enhance(rng.uniform(0.7, 1.3))
     canvas = ImageEnhance.Contrast(canvas).enhance(rng.uniform(0.7, 1.3))
-    return canvas
+    return canvas, "+".join(tags) or "plain"
 
 
 def main():
@@ -101,7 +104,7 @@ def main():
     prod = open(os.path.join(a.outdir, "products.csv"), "w")
     qry = open(os.path.join(a.outdir, "queries.csv"), "w")
     prod.write("id,category,file\n")
-    qry.write("file,product_id,category\n")
+    qry.write("file,product_id,category,tags\n")
     for i in range(a.products):
         spec = render.product_spec(a.seed * 1000003 + i, render.CATEGORIES[i % len(render.CATEGORIES)])
         img, mask = render.render_product(spec, a.size)
@@ -110,13 +113,13 @@ def main():
         prod.write("%d,%s,catalog/%s\n" % (i, spec["category"], name))
         rng = random.Random(a.seed * 7777 + i)
         for q in range(a.queries):
-            qimg = make_query(rng, img, mask, spec)
+            qimg, tags = make_query(rng, img, mask, spec)
             buf = io.BytesIO()
             qimg.save(buf, format="JPEG", quality=50)   # the re-compression transform
             qname = "P%04d_%d.jpg" % (i, q)
             with open(os.path.join(a.outdir, "queries", qname), "wb") as f:
                 f.write(buf.getvalue())
-            qry.write("queries/%s,%d,%s\n" % (qname, i, spec["category"]))
+            qry.write("queries/%s,%d,%s,%s\n" % (qname, i, spec["category"], tags))
     prod.close()
     qry.close()
 
