@@ -11,6 +11,7 @@
  * The stream handle is ours until we call http_stream_end, exactly once, when the answer is
  * complete (also after the client left). The mutex is recursive so a callback re-entering
  * on the same thread cannot deadlock. */
+#include "api/payments.h"
 #include "api/api.h"
 #include "api/chat.h"
 #include "api/chat_internal.h"
@@ -308,6 +309,7 @@ void api_chat(http_req_t *req, http_resp_t *resp)
     if (!field_int(resp, body, "conversation_id", false, 1, INT64_MAX, &conv_id, &have_conv)) goto out;
     int64_t uid = http_req_principal(req)->user_id;
     if (uid == 0 && !anonymous_allowed(req, resp)) goto out;
+    if (uid && !api_quota_check(req, resp, BILLING_ACTION_CHAT_MESSAGE)) goto out;   /* plan quota */
     bool persist = uid != 0 || g_config.anonymous_history;
 
     /* Conversation: an existing one must be the caller's (anonymous callers own none). */
