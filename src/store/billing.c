@@ -183,10 +183,13 @@ int store_billing_payment_list(store_t *st, int64_t user_id, int limit, json_t *
 static int recompute_plan(db_conn_t *c, int64_t user_id)
 {
     db_value_t p[] = {db_int(user_id)};
-    return db_exec(c,
-        "UPDATE users SET plan = COALESCE((SELECT plan FROM subscriptions WHERE user_id = $1"
-        " AND status IN " GRANTING " ORDER BY created_at DESC, id DESC LIMIT 1), 'free')"
-        " WHERE id = $1", p, 1, NULL);
+    /* written only when it changes: most webhook events leave the plan as it was, and an
+     * unchanged row then costs no page write */
+#define PLAN_NOW "COALESCE((SELECT plan FROM subscriptions WHERE user_id = $1 AND status IN " \
+                 GRANTING " ORDER BY created_at DESC, id DESC LIMIT 1), 'free')"
+    return db_exec(c, "UPDATE users SET plan = " PLAN_NOW " WHERE id = $1 AND plan <> " PLAN_NOW,
+                   p, 1, NULL);
+#undef PLAN_NOW
 }
 
 static db_value_t opt_time(int64_t us) { return us > 0 ? db_int(us) : db_null(); }
