@@ -189,6 +189,15 @@ int db_begin(db_conn_t *c)
     return rc;
 }
 
+int db_begin_read(db_conn_t *c)
+{
+    if (c->in_tx) return DB_ERROR;
+    int rc = db_exec(c, c->pool->dialect == DB_SQLITE ? "BEGIN"
+                        : "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", NULL, 0, NULL);
+    if (rc == DB_OK) c->in_tx = true;
+    return rc;
+}
+
 int db_commit(db_conn_t *c)
 {
     if (!c->in_tx) return DB_ERROR;

@@ -8,6 +8,11 @@
  *   INSERT ... ON CONFLICT (col) DO ... (both engines support it). Booleans are INTEGER 0/1.
  *   Timestamps are BIGINT microseconds computed in C (time_now_us), never SQL clock functions.
  * - Only DDL in migrations may use dialect tokens (see migrations.c).
+ * - Not portable, so not used: INSERT OR IGNORE/REPLACE (write ON CONFLICT ... DO NOTHING /
+ *   DO UPDATE SET x = excluded.x), ILIKE, negative LIMIT, DML inside WITH, now()/strftime.
+ * - PostgreSQL fixes each parameter's type when the statement is first prepared: int ->
+ *   bigint, double -> float8, blob -> bytea, text and NULL -> inferred from context. Where the
+ *   context says nothing ("$1 IS NULL", "SELECT $1"), write CAST($1 AS BIGINT) / CAST($1 AS TEXT).
  *
  * Connections
  * - A pool (db_pool_t) hands out connections (db_conn_t); one connection is used by one thread
@@ -98,6 +103,10 @@ int db_exec_script(db_conn_t *c, const char *sql);
 /* Write transaction. SQLite: BEGIN IMMEDIATE (takes the write lock up front, so the busy
  * timeout applies and no upgrade deadlock is possible). PostgreSQL: BEGIN. */
 int db_begin(db_conn_t *c);
+/* Read-only snapshot for several SELECTs that must agree with each other (e.g. a row and its
+ * children). SQLite: BEGIN (deferred: one WAL read lock for all of them). PostgreSQL:
+ * BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY. End it with db_commit or db_rollback. */
+int db_begin_read(db_conn_t *c);
 int db_commit(db_conn_t *c);
 int db_rollback(db_conn_t *c);            /* no-op returning DB_OK outside a transaction */
 bool db_in_transaction(const db_conn_t *c);
@@ -143,6 +152,14 @@ json_t *db_rows_json(const db_result_t *r, const char *spec);     /* array of ob
 /* The ISO-8601 form of a timestamp, as time_iso8601() writes it, without libc formatting
  * (fast path for result rendering). out: at least 32 bytes. */
 void db_iso8601(int64_t us, char out[32]);
+
+/* One-shot query rendered straight to JSON (acquire, run, render, release).
+ * db_pool_query_row_json: the first row as an object, DB_NOT_FOUND when there is none.
+ * db_pool_query_rows_json: all rows as an array (possibly empty). *out is NULL on error. */
+int db_pool_query_row_json(db_pool_t *p, const char *sql, const db_value_t *params, int n,
+                           const char *spec, json_t **out);
+int db_pool_query_rows_json(db_pool_t *p, const char *sql, const db_value_t *params, int n,
+                            const char *spec, json_t **out);
 
 /* ---- helpers for SQL text ---- */
 /* "%" + s with '\', '%' and '_' escaped by '\' + "%": for LIKE ... ESCAPE '\'. Caller frees. */
