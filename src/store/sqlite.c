@@ -40,9 +40,18 @@ static void *sq_connect(const char *target, char *err, size_t errlen)
     }
     sqlite3_busy_timeout(db, SQLITE_BUSY_TIMEOUT_MS);
     sqlite3_extended_result_codes(db, 1);
+    /* Switching a fresh file to WAL needs an exclusive lock and SQLite does not always run the
+     * busy handler for it, so processes opening a new database together retry here. */
     char *msg = NULL;
-    rc = sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
-                          "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;", NULL, NULL, &msg);
+    for (int waited_ms = 0;; waited_ms += 5) {
+        sqlite3_free(msg);
+        msg = NULL;
+        rc = sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+                              "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;", NULL, NULL, &msg);
+        if ((rc & 0xff) != SQLITE_BUSY && (rc & 0xff) != SQLITE_LOCKED) break;
+        if (waited_ms >= SQLITE_BUSY_TIMEOUT_MS) break;
+        sqlite3_sleep(5);
+    }
     if (rc != SQLITE_OK) {
         snprintf(err, errlen, "sqlite setup %s: %s", target, msg ? msg : sqlite3_errstr(rc));
         sqlite3_free(msg);
