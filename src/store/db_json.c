@@ -78,7 +78,7 @@ json_t *db_row_json(const db_result_t *r, int row, const char *spec)
     int nc = db_cols(r);
     for (int col = 0; col < nc && spec[col]; col++) {
         if (spec[col] == '-') continue;
-        json_object_set_new(o, db_colname(r, col), cell_json(r, row, col, spec[col]));
+        json_object_set_new_nocheck(o, db_colname(r, col), cell_json(r, row, col, spec[col]));  /* our SQL names */
     }
     return o;
 }
