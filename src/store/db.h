@@ -21,6 +21,21 @@
  * - Results are fully materialised: a db_result_t stays valid after the connection is
  *   released, which is why the one-shot db_pool_* helpers exist.
  *
+ * An area file in five lines (src/store/<area>.c, including "store/internal.h"):
+ *
+ *     int store_product_get(store_t *st, int64_t id, json_t **out)
+ *     {
+ *         db_value_t p[] = {db_int(id)};
+ *         return db_pool_query_row_json(store_pool(st),
+ *             "SELECT id, sku, brand, model, attributes, updated_at FROM products WHERE id = $1",
+ *             p, DB_NPARAMS(p), "isssjt", out);      // DB_NOT_FOUND when there is no row
+ *     }
+ *
+ * Several statements that must commit together: c = db_acquire(pool); db_begin(c); ...
+ * db_exec/db_query...; db_commit(c); db_release(c) (release rolls back whatever was not
+ * committed, so error paths just release). The schema is in migrations.c (append a version,
+ * never edit a released one).
+ *
  * Errors
  * - Functions return DB_OK (0), DB_NOT_FOUND (1: no row where one was required),
  *   DB_CONFLICT (2: unique/primary-key violation) or DB_ERROR (-1: anything else, logged with
