@@ -149,6 +149,7 @@ static int sq_run(void *h, const char *sql, const db_value_t *params, int n, db_
             set_err(c, "prepare");
             return DB_ERROR;
         }
+        if (c->cache.count >= DB_STMT_CACHE_MAX) db_stmt_cache_clear(&c->cache);
         db_stmt_cache_put(&c->cache, sql, st);
     }
     int res = bind_params(c, st, params, n);

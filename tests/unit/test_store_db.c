@@ -157,9 +157,10 @@ TEST(store_db_statement_cache_many_statements)
     REQUIRE(st);
     db_conn_t *c = db_acquire(store_pool(st));
     REQUIRE(c);
-    char sql[200][48];
+    enum { NSQL = 600 };        /* past DB_STMT_CACHE_MAX: the cache flushes and refills */
+    static char sql[NSQL][48];
     for (int round = 0; round < 2; round++)
-        for (int i = 0; i < 200; i++) {
+        for (int i = 0; i < NSQL; i++) {
             snprintf(sql[i], sizeof sql[i], "SELECT %d + $1", i);
             db_value_t p[] = {db_int(1000)};
             int64_t v = -1;
