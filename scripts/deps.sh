@@ -13,7 +13,7 @@ build_pkgs=(build-essential pkg-config
   libjpeg62-turbo-dev libpng-dev libwebp-dev libexif-dev
   libopenblas-dev libhpdf-dev libgumbo-dev)
 test_pkgs=(postgresql sqlite3 curl python3 python3-numpy python3-pil python3-torch
-  poppler-utils procps)
+  python3-cryptography poppler-utils procps)
 bench_pkgs=(wrk python3-fastapi python3-uvicorn python3-hnswlib python3-faiss
   libhnswlib-dev python3-opencv)
 

@@ -7,6 +7,9 @@
 
 static const cli_command_t commands[] = {
     /* one line per command: {"name", cmd_name, "summary"} */
+    {"serve",   cmd_serve,   "run the HTTP API and web app (and worker threads)"},
+    {"migrate", cmd_migrate, "apply database schema migrations and exit"},
+    {"user",    cmd_user,    "manage users: create, make admin"},
 };
 #define NCOMMANDS (sizeof commands / sizeof *commands)
 
