@@ -3,7 +3,7 @@
  * sqlite.c (libsqlite3) and postgres.c (libpq). Nothing above this layer knows which one runs.
  *
  * SQL rules (so one text runs on both engines)
- * - Placeholders are $1, $2, ... (SQLite binds them as named parameters "$1").
+ * - Parameters are written $1, $2, ... (SQLite binds them as named parameters "$1").
  * - Portable SQL only: RETURNING id, lower(x) LIKE lower($1) ESCAPE '\', COALESCE, LIMIT/OFFSET,
  *   INSERT ... ON CONFLICT (col) DO ... (both engines support it). Booleans are INTEGER 0/1.
  *   Timestamps are BIGINT microseconds computed in C (time_now_us), never SQL clock functions.

@@ -3,7 +3,7 @@
  * the writer, foreign keys on, synchronous=NORMAL (durable across process crashes, the
  * last transactions may roll back on power loss), and a busy timeout so concurrent writers
  * wait instead of failing. Statements are prepared once per connection and cached by SQL
- * text; $N placeholders are bound by name. */
+ * text; $N parameters are bound by name. */
 #include "store/db_driver.h"
 #include "core/buf.h"
 #include <sqlite3.h>
