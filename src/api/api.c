@@ -1,7 +1,9 @@
 /* api.c — the API context: start-up (store, migrations, kv, token key), the per-request
  * authenticate hook, and the store-error mapping shared by handlers. */
 #include "api/api.h"
+#include "api/chat.h"
 #include "auth/tokens.h"
+#include "billing/plans.h"
 #include "core/config.h"
 #include "core/log.h"
 #include "core/timeutil.h"
@@ -35,16 +37,19 @@ int api_init(char *err, size_t errlen)
         return -1;
     }
     if (tokens_init(c->jwt_secret, c->data_dir, c->production, err, errlen) != 0) return -1;
+    if (billing_plans_init(err, errlen) != 0) return -1;     /* a bad RODEO_PLANS_FILE stops start-up */
     g_api.store = store_open(c->database_url, c->data_dir, c->http_threads + 2, err, errlen);
     if (!g_api.store) return -1;
     if (store_migrate(g_api.store, err, errlen) < 0) return -1;
     g_api.kv = kv_open(c->redis_url, err, errlen);
     if (!g_api.kv) return -1;
+    if (api_chat_init(err, errlen) != 0) return -1;
     return 0;
 }
 
 void api_shutdown(void)
 {
+    api_chat_shutdown();
     if (g_api.kv) kv_close(g_api.kv);
     if (g_api.store) store_close(g_api.store);
     tokens_shutdown();
