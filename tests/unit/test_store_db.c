@@ -188,6 +188,8 @@ TEST(store_db_open_urls)
     st = store_open("", url, 2, err, sizeof err);
     CHECK(st);
     store_close(st);
+    snprintf(url, sizeof url, "%s/b.db", dir);          /* a data dir that is a file */
+    CHECK(store_open(NULL, url, 2, err, sizeof err) == NULL);
     CHECK(store_open("mysql://x/y", NULL, 2, err, sizeof err) == NULL);
     CHECK(strstr(err, "mysql://") != NULL);
     CHECK(store_open("sqlite://", NULL, 2, err, sizeof err) == NULL);

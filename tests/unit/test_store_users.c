@@ -240,3 +240,28 @@ TEST(store_session_concurrent_rotation_one_winner)
     CHECK_INT(store_user_principal(st, uid, sid, &admin, NULL), STORE_NOT_FOUND);   /* revoked */
     store_close(st);
 }
+
+TEST(store_user_inactive_is_not_a_principal)
+{
+    store_t *st = fixture_store_open();
+    REQUIRE(st);
+    char email[128];
+    fixture_email(email, sizeof email, "gone");
+    store_new_user_t u = {.email = email, .password_hash = "$argon2id$h"};
+    int64_t uid = 0, sid = 0;
+    REQUIRE(store_user_create(st, &u, &uid) == STORE_OK);
+    REQUIRE(store_session_create(st, uid, email, time_now_us() + 60000000, &sid) == STORE_OK);
+    bool admin;
+    CHECK_INT(store_user_principal(st, uid, sid, &admin, NULL), STORE_OK);
+    db_value_t p[] = {db_int(uid)};
+    REQUIRE(db_pool_exec(store_pool(st), "UPDATE users SET is_active = 0 WHERE id = $1", p, 1, NULL) == DB_OK);
+    CHECK_INT(store_user_principal(st, uid, sid, &admin, NULL), STORE_NOT_FOUND);
+    bool active = true;
+    char *hash = NULL;
+    int64_t got = 0;
+    CHECK_INT(store_user_auth_by_email(st, email, &got, &hash, &active), STORE_OK);
+    CHECK(!active);
+    CHECK_STR(hash, "$argon2id$h");
+    free(hash);
+    store_close(st);
+}
