@@ -6,6 +6,7 @@
  * text; $N parameters are bound by name. */
 #include "store/db_driver.h"
 #include "core/buf.h"
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,8 +29,15 @@ static void set_err(sq_conn_t *c, const char *what)
              sqlite3_errmsg(c->db));
 }
 
+/* SQLite counts memory under one global mutex on every allocation unless told not to, which
+ * serialises threads that otherwise share nothing. Must run before SQLite initialises; if the
+ * process already initialised it, the call fails harmlessly. */
+static pthread_once_t sq_once = PTHREAD_ONCE_INIT;
+static void sq_configure(void) { sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); }
+
 static void *sq_connect(const char *target, char *err, size_t errlen)
 {
+    pthread_once(&sq_once, sq_configure);
     sqlite3 *db = NULL;
     int rc = sqlite3_open_v2(target, &db,
                              SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
