@@ -31,6 +31,8 @@ static void op_message(int64_t i)
     (void)i;
     if (store_message_add(st, big_conv + 1, &m, &id) != STORE_OK) exit(1);
 }
+static void op_search(int64_t i)
+{ json_t *o; (void)i; if (store_conversation_search(st, uid, "heel loop", 20, &o) == STORE_OK) json_decref(o); else exit(1); }
 static void op_principal(int64_t i)
 { bool a; (void)i; if (store_user_principal(st, uid, sid, &a, NULL) != STORE_OK) exit(1); }
 static void op_user_get(int64_t i)
@@ -114,6 +116,7 @@ int main(int argc, char **argv)
     bench("user_get", op_user_get, n * 2);
     bench("conversation_list_20", op_list20, n);
     bench("conversation_get_10", op_get10, n);
+    bench("conversation_search", op_search, n / 4);
     bench("conversation_create", op_create, n / 2);
     bench("message_add", op_message, n / 2);
     store_close(st);

@@ -20,7 +20,7 @@ for line in sys.stdin:
         cur[(m.group(1) or "c", m.group(2))] = float(m.group(4 if CPU else 3))
 
 ops = ["user_principal", "user_get", "conversation_list_20", "conversation_get_10",
-       "conversation_create", "message_add"]
+       "conversation_search", "conversation_create", "message_add"]
 print(f"{'CPU' if CPU else 'wall'} time per call:\n")
 print("| operation | rodeo C (µs/op) | Python sqlite3 (µs/op) | SQLAlchemy ORM (µs/op) | vs sqlite3 | vs ORM | PostgreSQL C (µs/op) |")
 print("|---|---|---|---|---|---|---|")
