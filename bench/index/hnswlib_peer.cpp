@@ -1,7 +1,8 @@
 // hnswlib_peer.cpp — the native hnswlib peer (Debian's libhnswlib-dev headers, built with
 // g++ -O3 -march=native): builds an inner-product HNSW on base.fvecs with T threads, then
 // measures single-thread QPS and recall@10 for each ef. One JSON line per measurement.
-// usage: hnswlib_peer base.fvecs query.fvecs gt.ivecs M EFC THREADS EF[,EF...] [ROUNDS]
+// usage: hnswlib_peer base.fvecs query.fvecs gt.ivecs M EFC THREADS EF[,EF...] [ROUNDS] [INDEX]
+// With INDEX: load it when it exists (search rounds only), else build and save it there.
 #include <hnswlib/hnswlib.h>
 #include <chrono>
 #include <cstdio>
@@ -13,6 +14,7 @@
 #include <thread>
 #include <vector>
 #include <atomic>
+#include <unistd.h>
 
 static std::vector<float> read_vecs(const char *path, size_t &n, size_t &d) {
     std::ifstream f(path, std::ios::binary);
@@ -34,6 +36,9 @@ static long rss_kb() {
     return 0;
 }
 
+static void search_rounds(hnswlib::HierarchicalNSW<float> *h, const std::vector<float> &q, size_t nq,
+                          size_t d, const int32_t *gt, size_t kg, const std::vector<int> &efs, int rounds);
+
 static double now() {
     return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
@@ -51,8 +56,15 @@ int main(int argc, char **argv) {
     std::stringstream ss(argv[7]);
     for (std::string t; std::getline(ss, t, ',');) efs.push_back(atoi(t.c_str()));
 
-    long rss0 = rss_kb();
+    const char *saved = argc > 9 ? argv[9] : nullptr;
     hnswlib::InnerProductSpace space(d);
+    if (saved && access(saved, R_OK) == 0) {
+        auto *h = new hnswlib::HierarchicalNSW<float>(&space, saved);
+        search_rounds(h, q, nq, d, gt, kg, efs, rounds);
+        delete h;
+        return 0;
+    }
+    long rss0 = rss_kb();
     hnswlib::HierarchicalNSW<float> *h = new hnswlib::HierarchicalNSW<float>(&space, n, M, efc, 100);
     double t0 = now();
     std::atomic<size_t> next(0);
@@ -72,6 +84,14 @@ int main(int argc, char **argv) {
            "\"threads\": %d, \"build_seconds\": %.2f, \"memory_bytes\": %ld}\n",
            n, d, M, efc, threads, build, (rss1 - rss0) * 1024L);
     fflush(stdout);
+    if (saved) h->saveIndex(saved);
+    search_rounds(h, q, nq, d, gt, kg, efs, rounds);
+    delete h;
+    return 0;
+}
+
+static void search_rounds(hnswlib::HierarchicalNSW<float> *h, const std::vector<float> &q, size_t nq,
+                          size_t d, const int32_t *gt, size_t kg, const std::vector<int> &efs, int rounds) {
     for (int r = 0; r < rounds; r++)
         for (int ef : efs) {
             h->setEf(ef);
@@ -92,6 +112,4 @@ int main(int argc, char **argv) {
                    r, ef, hit / (10.0 * nq), nq / secs);
             fflush(stdout);
         }
-    delete h;
-    return 0;
 }

@@ -2,7 +2,8 @@
  * memory, single-thread QPS/recall@10 per ef, exact single-query latency (fp32 and int8),
  * filtered search at 1% selectivity, snapshot save/load time. One JSON line per figure.
  * usage: vbench DATA_DIR [--quant int8] [--m 16] [--efc 200] [--threads 2] [--efs 16,32,64]
- *               [--rounds 1] [--skip-extra] [--snapshot PATH] */
+ *               [--rounds 1] [--skip-extra] [--snapshot PATH] [--load PATH]
+ * --load: search rounds on a saved snapshot instead of building (later benchmark rounds). */
 #include "core/timeutil.h"
 #include "index/fvecs.h"
 #include "index/vindex.h"
@@ -40,7 +41,7 @@ static double recall10(const vindex_hit_t *h, int n, const int32_t *gt)
 int main(int argc, char **argv)
 {
     if (argc < 2) { fprintf(stderr, "usage: vbench DATA_DIR [options]\n"); return 2; }
-    const char *dir = argv[1], *efs = "16,24,32,48,64,96,128", *snap = NULL;
+    const char *dir = argv[1], *efs = "16,24,32,48,64,96,128", *snap = NULL, *load = NULL;
     int quant = 0, m = 16, efc = 200, threads = 2, rounds = 1, extra = 1;
     for (int i = 2; i < argc; i++) {
         if (!strcmp(argv[i], "--quant") && i + 1 < argc) quant = !strcmp(argv[++i], "int8");
@@ -50,6 +51,7 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--efs") && i + 1 < argc) efs = argv[++i];
         else if (!strcmp(argv[i], "--rounds") && i + 1 < argc) rounds = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--snapshot") && i + 1 < argc) snap = argv[++i];
+        else if (!strcmp(argv[i], "--load") && i + 1 < argc) load = argv[++i];
         else if (!strcmp(argv[i], "--skip-extra")) extra = 0;
         else { fprintf(stderr, "vbench: bad option %s\n", argv[i]); return 2; }
     }
@@ -69,7 +71,14 @@ int main(int argc, char **argv)
     p.m = (uint32_t)m;
     p.ef_construction = (uint32_t)efc;
     p.quant = quant ? VINDEX_QUANT_INT8 : VINDEX_QUANT_NONE;
-    vindex_t *v = vindex_create(&p, err, sizeof err);
+    vindex_t *v = NULL;
+    if (load) {
+        v = vindex_load(load, err, sizeof err);
+        if (!v) { fprintf(stderr, "vbench: %s\n", err); return 1; }
+        name = vindex_params(v)->quant ? "rodeo-int8" : "rodeo";
+        goto search;
+    }
+    v = vindex_create(&p, err, sizeof err);
     uint64_t *ids = malloc(n * sizeof *ids);
     vindex_attrs_t *attrs = calloc(n, sizeof *attrs);
     for (size_t i = 0; i < n; i++) { ids[i] = i; attrs[i].category = (uint32_t)(i % 100); }
@@ -84,7 +93,9 @@ int main(int argc, char **argv)
            "\"build_seconds\": %.2f, \"memory_bytes\": %ld, \"index_bytes\": %zu, \"kernels\": \"%s\"}\n",
            name, n, d, m, efc, threads, build, (rss1 - rss0) * 1024L, st.memory_bytes, st.kernels);
     fflush(stdout);
-
+    free(ids);
+    free(attrs);
+search:;
     vindex_hit_t h[10];
     for (int r = 0; r < rounds; r++) {
         char *list = strdup(efs);
@@ -184,6 +195,6 @@ int main(int argc, char **argv)
         }
     }
     vindex_free(v);
-    free(ids); free(attrs); free(x); free(q); free(gt);
+    free(x); free(q); free(gt);
     return 0;
 }
