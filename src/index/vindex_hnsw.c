@@ -187,11 +187,17 @@ static pthread_mutex_t *stripe(vindex_t *v, uint32_t s)
 }
 
 /* Adds `slot` to neighbour n's list at `level`, pruning with the heuristic when full. */
-static void link_back(vindex_t *v, const vtab_t *t, uint32_t n, uint32_t slot, int level,
+static void link_back(vindex_t *v, const vtab_t *t0, uint32_t n, uint32_t slot, int level,
                       vpair_t *tmp)
 {
     uint32_t maxc = level == 0 ? v->m0 : v->m;
     pthread_mutex_lock(stripe(v, n));
+    /* n's list may hold nodes linked after our caller took its table snapshot; their slots
+     * were published before they were linked (and the lock orders us after that), so a
+     * fresh count-then-table read covers them. */
+    (void)t0;
+    (void)vindex_nslots(v);
+    const vtab_t *t = vindex_tab(v);
     uint32_t *ll = links_at(v, t, n, level);
     uint32_t cnt = ld(ll);
     int present = 0;
