@@ -47,6 +47,7 @@ int   blob_key_valid(const char *key);
 /* Filesystem backend: objects live in <data_dir>/blobs/ab/cd/<key> (fan-out keeps
  * directories small); writes go to <data_dir>/blobs/tmp, are fsynced, then renamed into
  * place and the directory fsynced, so a crash leaves either no object or a whole one.
+ * Opening removes temp files older than an hour (left by a crash mid-put).
  * url_base (e.g. "/api/blobs") prefixes url(); NULL means "/blobs". Returns NULL and a
  * message when the directories cannot be created. */
 blob_store_t *blob_fs_open(const char *data_dir, const char *url_base, char *err, size_t cap);

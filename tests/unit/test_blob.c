@@ -7,7 +7,9 @@
 #include <dirent.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
+#include <utime.h>
 
 static int count_entries(const char *dir)
 {
@@ -153,5 +155,37 @@ TEST(blob_fs_put_file)
     buf_free(&src);
     buf_free(&content);
     blob_close(s);
+    free(dir);
+}
+
+TEST(blob_fs_open_sweeps_stale_temp_files)
+{
+    char *dir = test_tmpdir(), err[256];
+    blob_store_t *s = blob_fs_open(dir, NULL, err, sizeof err);
+    REQUIRE(s);
+    blob_close(s);
+    buf_t stale = {0}, fresh = {0}, other = {0};
+    buf_printf(&stale, "%s/blobs/tmp/0011223344556677.tmp", dir);
+    buf_printf(&fresh, "%s/blobs/tmp/8899aabbccddeeff.tmp", dir);
+    buf_printf(&other, "%s/blobs/tmp/keep.me", dir);
+    const char *paths[] = {stale.data, fresh.data, other.data};
+    for (int i = 0; i < 3; i++) {
+        FILE *f = fopen(paths[i], "w");
+        REQUIRE(f);
+        fputs("partial", f);
+        fclose(f);
+    }
+    struct utimbuf old = {time(NULL) - 7200, time(NULL) - 7200};
+    REQUIRE(utime(stale.data, &old) == 0);
+    REQUIRE(utime(other.data, &old) == 0);
+    s = blob_fs_open(dir, NULL, err, sizeof err);
+    REQUIRE(s);
+    CHECK(access(stale.data, F_OK) != 0);    /* old temp file: removed */
+    CHECK(access(fresh.data, F_OK) == 0);    /* could be a put in progress: kept */
+    CHECK(access(other.data, F_OK) == 0);    /* not ours: kept */
+    blob_close(s);
+    buf_free(&stale);
+    buf_free(&fresh);
+    buf_free(&other);
     free(dir);
 }
