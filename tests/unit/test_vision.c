@@ -10,6 +10,7 @@
 #include "vision/phash.h"
 #include "core/timeutil.h"
 #include <jansson.h>
+#include <pthread.h>
 #include <stdlib.h>
 
 static char *corpus;
@@ -619,4 +620,46 @@ TEST(vision_resample_simd_equals_portable)
     }
     vision_image_simd_enable(1);
     CHECK_INT(bad, 0);
+}
+
+typedef struct {
+    const char *path;
+    char sha[65], phash[17];
+    double tsum;
+    int fails;
+} thread_job_t;
+
+static void *intake_thread(void *arg)
+{
+    thread_job_t *j = arg;
+    vision_intake_options_t o;
+    vision_intake_options_default(&o);
+    o.consent = 1;
+    for (int i = 0; i < 3; i++) {
+        vision_intake_t r;
+        if (vision_intake_file(j->path, &o, &r) != 0) { j->fails++; vision_intake_free(&r); continue; }
+        memcpy(j->sha, r.sha256, sizeof j->sha);
+        memcpy(j->phash, r.phash_hex, sizeof j->phash);
+        for (int k = 0; k < 3 * 224 * 224; k++) j->tsum += r.tensor[k];
+        vision_intake_free(&r);
+    }
+    return NULL;
+}
+
+TEST(vision_intake_is_thread_safe)
+{
+    REQUIRE(corpus_dir());
+    /* Concurrent intakes (the server runs one per request thread) agree with each other. */
+    char *p = corpus_path("orient6_scene.jpg");
+    thread_job_t jobs[3] = {{.path = p}, {.path = p}, {.path = p}};
+    pthread_t t[3];
+    for (int i = 0; i < 3; i++) REQUIRE(pthread_create(&t[i], NULL, intake_thread, &jobs[i]) == 0);
+    for (int i = 0; i < 3; i++) pthread_join(t[i], NULL);
+    for (int i = 0; i < 3; i++) {
+        CHECK_INT(jobs[i].fails, 0);
+        CHECK_STR(jobs[i].sha, jobs[0].sha);
+        CHECK_STR(jobs[i].phash, jobs[0].phash);
+        CHECK(jobs[i].tsum == jobs[0].tsum);
+    }
+    free(p);
 }
