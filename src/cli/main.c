@@ -7,6 +7,7 @@
 
 static const cli_command_t commands[] = {
     /* one line per command: {"name", cmd_name, "summary"} */
+    {"intake", cmd_intake, "validate a photo, print format, hashes, EXIF, timings (JSON)"},
 };
 #define NCOMMANDS (sizeof commands / sizeof *commands)
 

@@ -72,6 +72,13 @@ int  vision_intake_bytes(const uint8_t *data, size_t len, const vision_intake_op
                          vision_intake_t *out);
 void vision_intake_free(vision_intake_t *r);
 
+/* The result as compact JSON (caller frees), for logs, the CLI and upload records:
+ * accepted: {"ok":true,"format","width","height","orientation","oriented_width",
+ * "oriented_height","decode":{"width","height","scale"},"bytes","sha256","phash",
+ * "device_id" (only when set),"exif":{...},"timings_us":{...}}; rejected:
+ * {"ok":false,"status","code","detail","format","bytes","sha256" (when read)}. */
+char *vision_intake_to_json(const vision_intake_t *r);
+
 /* Size of the shortest-side resize for an image of w x h (before the centre crop):
  * the shorter side becomes size, the longer one round(longer * size / shorter). */
 void vision_intake_resize_dims(int w, int h, int size, int *out_w, int *out_h);

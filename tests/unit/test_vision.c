@@ -663,3 +663,38 @@ TEST(vision_intake_is_thread_safe)
     }
     free(p);
 }
+
+TEST(vision_intake_json_summary)
+{
+    REQUIRE(corpus_dir());
+    vision_intake_options_t o;
+    vision_intake_options_default(&o);
+    o.consent = 1;
+    vision_intake_t r;
+    REQUIRE(run_intake("baseline.jpg", &o, &r) == 0);
+    char *js = vision_intake_to_json(&r);
+    json_t *j = parse_json(js);
+    REQUIRE(j);
+    CHECK(json_is_true(json_object_get(j, "ok")));
+    CHECK_STR(json_string_value(json_object_get(j, "sha256")), r.sha256);
+    CHECK_STR(json_string_value(json_object_get(j, "phash")), r.phash_hex);
+    CHECK_STR(json_string_value(json_object_get(j, "device_id")), r.device_id);
+    CHECK_INT(json_integer_value(json_object_get(json_object_get(j, "decode"), "scale")), 4);
+    CHECK_STR(json_string_value(json_object_get(json_object_get(j, "exif"), "camera_make")), "Canon");
+    CHECK(json_integer_value(json_object_get(json_object_get(j, "timings_us"), "total")) > 0);
+    json_decref(j);
+    free(js);
+    vision_intake_free(&r);
+    REQUIRE(run_intake("fake.heic", &o, &r) == -1);
+    js = vision_intake_to_json(&r);
+    j = parse_json(js);
+    REQUIRE(j);
+    CHECK(json_is_false(json_object_get(j, "ok")));
+    CHECK_INT(json_integer_value(json_object_get(j, "status")), 415);
+    CHECK_STR(json_string_value(json_object_get(j, "code")), "unsupported_format");
+    CHECK_STR(json_string_value(json_object_get(j, "format")), "heic");
+    CHECK(json_object_get(j, "exif") == NULL);
+    json_decref(j);
+    free(js);
+    vision_intake_free(&r);
+}
