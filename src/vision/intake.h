@@ -51,7 +51,8 @@ typedef struct {
     int oriented_width, oriented_height;  /* full-size dimensions as displayed */
     int decode_width, decode_height, scale_denom;  /* the reduced decode, before orientation */
     char sha256[65];               /* of the file bytes; set whenever the file was read */
-    uint64_t phash;
+    uint64_t phash;                /* of the upright reduced decode (the original Python hashed
+                                    * the un-rotated full image); store as BIGINT (cast) */
     char phash_hex[17];
     char *exif_json;               /* summary JSON (see exif.h for the privacy policy) */
     char device_id[65];            /* "" unless consent and identifying EXIF fields */

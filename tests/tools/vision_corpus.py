@@ -154,6 +154,11 @@ def main():
     for n in ["baseline.jpg", "progressive.jpg", "portrait.jpg"]:
         write_refs(n)
     ref_tensor(path("baseline.jpg"), resample=Image.BILINEAR).tofile(path("baseline.jpg.bilinear"))
+    # The same photo re-encoded smaller and harder (a near duplicate), and the pHash of the
+    # full-size decode (no DCT scaling) for comparison with ours from the reduced decode.
+    base.resize((800, 600), Image.LANCZOS).save(path("baseline_small_q60.jpg"), quality=60)
+    full = np.asarray(Image.open(path("baseline.jpg")).convert("L").resize((32, 32), Image.LANCZOS))
+    open(path("baseline.jpg.phash_full"), "w").write(numpy_phash(full))
     # Orientation: stored pixels are the inverse transform of an upright 400x300 picture.
     up = quadrants(400, 300)
     for o in range(1, 9):

@@ -698,3 +698,36 @@ TEST(vision_intake_json_summary)
     free(js);
     vision_intake_free(&r);
 }
+
+TEST(vision_phash_finds_near_duplicates)
+{
+    REQUIRE(corpus_dir());
+    vision_intake_options_t o;
+    vision_intake_options_default(&o);
+    vision_intake_t a, b, c;
+    REQUIRE(run_intake("baseline.jpg", &o, &a) == 0);
+    REQUIRE(run_intake("baseline_small_q60.jpg", &o, &b) == 0);
+    REQUIRE(run_intake("progressive.jpg", &o, &c) == 0);   /* same pixels, other encoding */
+    size_t n = 0;
+    char *full = (char *)slurp("baseline.jpg.phash_full", &n);
+    uint64_t hf = 0;
+    REQUIRE(full && vision_phash_parse(full, &hf) == 0);
+    /* Hashing the 1/4-scale decode instead of the full image changes (almost) nothing. */
+    CHECK(vision_phash_distance(a.phash, hf) <= 4);
+    /* Resized + recompressed copies stay within a typical duplicate threshold ... */
+    CHECK(vision_phash_distance(a.phash, b.phash) <= 6);
+    CHECK(vision_phash_distance(a.phash, c.phash) <= 6);
+    /* ... while a different photo is far away. */
+    vision_intake_t d;
+    REQUIRE(run_intake("portrait.jpg", &o, &d) == 0);
+    CHECK(vision_phash_distance(a.phash, d.phash) > 12);
+    if (getenv("TEST_VERBOSE"))
+        printf("    full %d, small %d, progressive %d, other %d\n", vision_phash_distance(a.phash, hf),
+               vision_phash_distance(a.phash, b.phash), vision_phash_distance(a.phash, c.phash),
+               vision_phash_distance(a.phash, d.phash));
+    free(full);
+    vision_intake_free(&a);
+    vision_intake_free(&b);
+    vision_intake_free(&c);
+    vision_intake_free(&d);
+}
