@@ -127,7 +127,25 @@ def ref_phash(p, size=224):
     return numpy_phash(np.asarray(im))
 
 
+def ref_thumb(p, size=256, model=224):
+    """Thumbnail as intake makes it: from the upright reduced decode, longest side 256,
+    bilinear (PIL resize), never upscaled."""
+    im = Image.open(p)
+    if im.format == "JPEG":
+        im.draft("RGB", (model, model))
+    im = flatten(ImageOps.exif_transpose(im))
+    w, h = im.size
+    if w > size or h > size:
+        if w >= h:
+            w, h = size, max(1, int(h * size / w + 0.5))
+        else:
+            w, h = max(1, int(w * size / h + 0.5)), size
+        im = im.resize((w, h), Image.BILINEAR)
+    return np.asarray(im)
+
+
 def write_refs(name, resample=Image.BICUBIC):
+    ref_thumb(path(name)).tofile(path(name + ".thumb"))
     ref_tensor(path(name), resample=resample).tofile(path(name + ".tensor"))
     with open(path(name + ".phash"), "w") as f:
         f.write(ref_phash(path(name)))

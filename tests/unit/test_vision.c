@@ -155,6 +155,23 @@ static void check_against_pil(const char *name, const char *ref_suffix, vision_f
         test_fail(__FILE__, __LINE__, "%s: reference missing", name);
     }
     free(ref);
+    /* The thumbnail the classic-features code consumes: PIL bilinear, same bytes. */
+    buf_reset(&rn);
+    buf_printf(&rn, "%s.thumb", name);
+    uint8_t *th = slurp(rn.data, &n);
+    if (rc == 0 && th) {
+        int worst = n == (size_t)r.thumb.w * r.thumb.h * 3 ? 0 : 999;
+        for (size_t i = 0; worst < 999 && i < n; i++) {
+            int d = abs((int)th[i] - (int)r.thumb.px[i]);
+            if (d > worst) worst = d;
+        }
+        /* Exact wherever the tensor is exact; else the same few grey levels. */
+        if (worst > (tol <= 1e-5 ? 0 : 3))
+            test_fail(__FILE__, __LINE__, "%s: thumbnail %dx%d differs from PIL's by %d", name, r.thumb.w, r.thumb.h, worst);
+    } else if (rc == 0) {
+        test_fail(__FILE__, __LINE__, "%s: thumbnail reference missing", name);
+    }
+    free(th);
     buf_reset(&rn);
     buf_printf(&rn, "%s.phash", name);
     char *ph = (char *)slurp(rn.data, &n);
