@@ -519,6 +519,19 @@ TEST(vision_limits_are_configurable)
     CHECK_STR(r.error.code, "too_many_pixels");
     vision_intake_free(&r);
     vision_intake_options_default(&o);
+    o.max_decoder_bytes = 2u << 20;  /* progressive 1600x1200 keeps ~5.8 MB of coefficients */
+    CHECK_INT(run_intake("progressive.jpg", &o, &r), -1);
+    CHECK_INT(r.error.status, 413);
+    CHECK_STR(r.error.code, "too_many_pixels");
+    vision_intake_free(&r);
+    CHECK_INT(run_intake("baseline.jpg", &o, &r), 0);   /* baseline needs no such planes */
+    vision_intake_free(&r);
+    vision_intake_options_default(&o);
+    o.max_scans = 3;                 /* libjpeg's progressive script writes ~10 scans */
+    CHECK_INT(run_intake("progressive.jpg", &o, &r), -1);
+    CHECK_STR(r.error.code, "too_many_scans");
+    vision_intake_free(&r);
+    vision_intake_options_default(&o);
     o.min_side = 100;                /* tiny.jpg is 150x120 */
     CHECK_INT(run_intake("tiny.jpg", &o, &r), 0);
     CHECK_INT(r.thumb.w, 150);       /* never upscaled */
