@@ -8,7 +8,21 @@
  *   still covers the model input, written upright per EXIF orientation) -> resize shortest side to
  *   input_size + centre crop (Pillow-exact resampling, default bicubic) -> normalised
  *   float32 CHW tensor; pHash and thumbnail come from the same reduced decode.
- * Thread-safe: no shared state; each call owns its result. */
+ * Thread-safe: no shared state; each call owns its result. The file must not be truncated
+ * while the call runs (it is mapped; the HTTP layer's finished temp file is fine).
+ *
+ * Intended use by the upload handler:
+ *     vision_intake_options_t o; vision_intake_options_default(&o);
+ *     o.consent = consent_to_fingerprinting;
+ *     vision_intake_t r;
+ *     if (vision_intake_file(part->path, &o, &r) != 0)
+ *         -> answer r.error.status with {"detail": r.error.message, "code": r.error.code}
+ *     else
+ *         blob_put_file(store, r.sha256, part->path, ...)  (content-addressed, idempotent)
+ *         near-duplicate check: vision_dupindex_query(ix, r.phash, threshold, ...)
+ *         recognition: r.tensor (CLIP), r.thumb (classic features)
+ *         record: r.sha256, r.phash, r.exif_json, r.device_id (consent only), r.t
+ *     vision_intake_free(&r); */
 #ifndef RODEO_VISION_INTAKE_H
 #define RODEO_VISION_INTAKE_H
 #include <stddef.h>
