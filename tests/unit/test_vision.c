@@ -80,6 +80,12 @@ TEST(vision_sniff_magic_bytes)
     CHECK_INT(vision_format_sniff((const uint8_t *)"RIFF\0\0\0\0WEBPVP8 ", 16), VISION_FORMAT_WEBP);
     CHECK_INT(vision_format_sniff((const uint8_t *)"RIFF\0\0\0\0WAVEfmt ", 16), VISION_FORMAT_UNKNOWN);
     CHECK_INT(vision_format_sniff((const uint8_t *)"GIF89a", 6), VISION_FORMAT_GIF);
+    CHECK_INT(vision_format_sniff((const uint8_t *)"GIF87a", 6), VISION_FORMAT_GIF);
+    CHECK_INT(vision_format_sniff((const uint8_t *)"BM\x36\0", 4), VISION_FORMAT_BMP);
+    CHECK_INT(vision_format_sniff((const uint8_t *)"II*\0\x08\0\0\0", 8), VISION_FORMAT_TIFF);
+    CHECK_INT(vision_format_sniff((const uint8_t *)"MM\0*\0\0\0\x08", 8), VISION_FORMAT_TIFF);
+    CHECK_STR(vision_format_name(VISION_FORMAT_TIFF), "tiff");
+    CHECK_STR(vision_format_name((vision_format_t)42), "unknown");
     CHECK_INT(vision_format_sniff((const uint8_t *)"\0\0\0\x18" "ftypheic", 12), VISION_FORMAT_HEIC);
     CHECK_INT(vision_format_sniff((const uint8_t *)"\0\0\0\x18" "ftypavif", 12), VISION_FORMAT_AVIF);
     CHECK_INT(vision_format_sniff((const uint8_t *)"\0\0\0\x18" "ftypisom", 12), VISION_FORMAT_UNKNOWN);
