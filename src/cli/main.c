@@ -12,6 +12,7 @@ static const cli_command_t commands[] = {
     {"user",    cmd_user,    "manage users: create, make admin"},
     {"index", cmd_index, "vector index: build/search/info/compact on .fvecs files"},
     {"kb",      cmd_kb,      "knowledge base: ingest files/dirs, list, search, remove"},
+    {"intake", cmd_intake, "validate a photo, print format, hashes, EXIF, timings (JSON)"},
 };
 #define NCOMMANDS (sizeof commands / sizeof *commands)
 
