@@ -4,6 +4,7 @@
 #include "kb/kb.h"
 #include "kb/chunk.h"
 #include "index/bm25.h"
+#include "store/kb.h"
 #include "core/buf.h"
 #include "core/crypto.h"
 #include "core/log.h"
@@ -38,7 +39,8 @@ typedef struct {
 
 struct kb {
     pthread_rwlock_t lock;
-    char          *dir;
+    char          *dir;          /* kb.json + bm25.idx (file mode) or bm25.idx only (store) */
+    store_t       *store;        /* NULL = file mode */
     kb_docrec_t  **docs;
     size_t         ndocs, docs_cap;
     kb_chunkrec_t *chunks;       /* ascending id */
@@ -126,9 +128,18 @@ static char *path_in(const kb_t *kb, const char *name)
     return buf_steal(&b);
 }
 
+static int save_index(kb_t *kb, char *err, size_t errlen)
+{
+    char *ip = path_in(kb, "bm25.idx");
+    int rc = bm25_save(kb->bm25, ip, err, errlen);
+    free(ip);
+    return rc;
+}
+
 int kb_save(kb_t *kb, char *err, size_t errlen)
 {
     if (!kb->dir) return 0;
+    if (kb->store) return save_index(kb, err, errlen);   /* the store is written on ingest */
     pthread_rwlock_rdlock(&kb->lock);
     json_t *root = json_object(), *docs = json_array();
     json_object_set_new(root, "version", json_integer(1));
@@ -164,11 +175,7 @@ int kb_save(kb_t *kb, char *err, size_t errlen)
     else rc = 0;
     json_decref(root);
     free(path); free(tmp);
-    if (rc == 0) {
-        char *ip = path_in(kb, "bm25.idx");
-        rc = bm25_save(kb->bm25, ip, err, errlen);
-        free(ip);
-    }
+    if (rc == 0) rc = save_index(kb, err, errlen);
     return rc;
 }
 
@@ -263,22 +270,9 @@ static void kb_reindex(kb_t *kb)
     buf_free(&b);
 }
 
-kb_t *kb_open(const char *dir, char *err, size_t errlen)
+/* Loads the BM25 snapshot; it must hold exactly our chunks, otherwise it is rebuilt. */
+static void load_index(kb_t *kb)
 {
-    kb_t *kb = xcalloc(1, sizeof *kb);
-    pthread_rwlock_init(&kb->lock, NULL);
-    kb->next_id = 1;
-    if (!dir) { kb->bm25 = bm25_new(); return kb; }
-    if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
-        snprintf(err, errlen, "cannot create %s: %s", dir, strerror(errno));
-        kb_close(kb);
-        return NULL;
-    }
-    kb->dir = xstrdup(dir);
-    if (kb_load(kb, err, errlen) != 0) { kb_close(kb); return NULL; }
-    if (kb->next_id < 1) kb->next_id = 1;
-    if (kb->nchunks && kb->chunks[kb->nchunks - 1].id >= kb->next_id) kb->next_id = kb->chunks[kb->nchunks - 1].id + 1;
-    /* The snapshot must hold exactly our chunks; otherwise rebuild it. */
     char *ip = path_in(kb, "bm25.idx");
     char ierr[200];
     kb->bm25 = bm25_load(ip, ierr, sizeof ierr);
@@ -289,6 +283,89 @@ kb_t *kb_open(const char *dir, char *err, size_t errlen)
         kb_reindex(kb);
     }
     free(ip);
+}
+
+static kb_t *kb_new(const char *dir, char *err, size_t errlen)
+{
+    kb_t *kb = xcalloc(1, sizeof *kb);
+    pthread_rwlock_init(&kb->lock, NULL);
+    kb->next_id = 1;
+    if (dir) {
+        if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+            snprintf(err, errlen, "cannot create %s: %s", dir, strerror(errno));
+            kb_close(kb);
+            return NULL;
+        }
+        kb->dir = xstrdup(dir);
+    }
+    return kb;
+}
+
+kb_t *kb_open(const char *dir, char *err, size_t errlen)
+{
+    kb_t *kb = kb_new(dir, err, errlen);
+    if (!kb) return NULL;
+    if (!dir) { kb->bm25 = bm25_new(); return kb; }
+    if (kb_load(kb, err, errlen) != 0) { kb_close(kb); return NULL; }
+    if (kb->next_id < 1) kb->next_id = 1;
+    if (kb->nchunks && kb->chunks[kb->nchunks - 1].id >= kb->next_id) kb->next_id = kb->chunks[kb->nchunks - 1].id + 1;
+    load_index(kb);
+    return kb;
+}
+
+/* ---- store mode ---- */
+
+static void sort_chunks(kb_t *kb)
+{
+    for (size_t a = 1; a < kb->nchunks; a++) {
+        kb_chunkrec_t t = kb->chunks[a];
+        size_t b = a;
+        while (b > 0 && kb->chunks[b - 1].id > t.id) { kb->chunks[b] = kb->chunks[b - 1]; b--; }
+        kb->chunks[b] = t;
+    }
+}
+
+static void load_doc_cb(void *ud, const store_kb_doc_t *sd)
+{
+    kb_t *kb = ud;
+    kb_docrec_t *d = xcalloc(1, sizeof *d);
+    d->source = xstrdup(sd->source);
+    d->title = xstrdup(sd->title);
+    d->topic = xstrdup(sd->topic);
+    d->level = xstrdup(sd->level);
+    snprintf(d->sha, sizeof d->sha, "%s", sd->sha256);
+    d->bytes = sd->bytes;
+    d->ingested_at = sd->created_at;
+    doc_append(kb, d);
+}
+
+static void load_chunk_cb(void *ud, int64_t id, const store_kb_chunk_t *c)
+{
+    kb_t *kb = ud;
+    kb_docrec_t *d = kb->docs[kb->ndocs - 1];
+    kb_chunkrec_t rec = { .id = id, .doc = d, .heading = xstrdup(c->heading), .text = xstrdup(c->text) };
+    if (c->vec) {
+        rec.vec = xmalloc((size_t)c->dim * sizeof(float));
+        memcpy(rec.vec, c->vec, (size_t)c->dim * sizeof(float));
+        rec.dim = c->dim;
+    }
+    chunk_append(kb, rec);
+    d->nchunks++;
+}
+
+kb_t *kb_open_store(store_t *st, const char *index_dir, char *err, size_t errlen)
+{
+    kb_t *kb = kb_new(index_dir, err, errlen);
+    if (!kb) return NULL;
+    kb->store = st;
+    if (store_kb_load(st, load_doc_cb, load_chunk_cb, kb) != STORE_OK) {
+        snprintf(err, errlen, "cannot load the knowledge base from the store");
+        kb_close(kb);
+        return NULL;
+    }
+    sort_chunks(kb);
+    if (kb->dir) load_index(kb);
+    else kb_reindex(kb);
     return kb;
 }
 
@@ -355,20 +432,39 @@ int kb_ingest_text(kb_t *kb, const char *source, const char *text, size_t len, i
     if (embed)
         for (size_t i = 0; i < n; i++)
             if (embed(chunks[i].text, &vecs[i], &dims[i], embed_ud) != 0) { vecs[i] = NULL; dims[i] = 0; }
+    int64_t *ids = NULL;
+    if (kb->store) {   /* durable first; memory follows with the store's chunk ids */
+        ids = xcalloc(n ? n : 1, sizeof *ids);
+        store_kb_chunk_t *sc = xcalloc(n ? n : 1, sizeof *sc);
+        for (size_t i = 0; i < n; i++) sc[i] = (store_kb_chunk_t){ chunks[i].heading, chunks[i].text, vecs[i], dims[i] };
+        store_kb_doc_t sd = { source, d->title, d->topic, d->level, d->sha, len, 0 };
+        int rc = store_kb_put(kb->store, &sd, sc, n, ids);
+        free(sc);
+        if (rc != STORE_OK) {
+            snprintf(err, errlen, "cannot store the document");
+            for (size_t i = 0; i < n; i++) free(vecs[i]);
+            free(vecs); free(dims); free(ids);
+            kb_chunks_free(chunks, n);
+            docrec_free(d);
+            return -1;
+        }
+    }
     pthread_rwlock_wrlock(&kb->lock);
     kb_docrec_t *cur = doc_find(kb, source);
     if (cur) doc_drop(kb, cur);
     doc_append(kb, d);
     buf_t b = {0};
     for (size_t i = 0; i < n; i++) {
-        kb_chunkrec_t c = { .id = kb->next_id++, .doc = d, .heading = chunks[i].heading,
+        kb_chunkrec_t c = { .id = ids ? ids[i] : kb->next_id++, .doc = d, .heading = chunks[i].heading,
                             .text = chunks[i].text, .vec = vecs[i], .dim = dims[i] };
         chunks[i].heading = chunks[i].text = NULL;
         index_text(&b, d, c.heading, c.text);
         bm25_add(kb->bm25, c.id, b.data, b.len);
         chunk_append(kb, c);
     }
+    if (ids) sort_chunks(kb);   /* another process may have taken ids in between */
     pthread_rwlock_unlock(&kb->lock);
+    free(ids);
     buf_free(&b);
     free(vecs);
     free(dims);
@@ -380,6 +476,7 @@ int kb_ingest_text(kb_t *kb, const char *source, const char *text, size_t len, i
 
 int kb_remove(kb_t *kb, const char *source)
 {
+    if (kb->store && store_kb_delete(kb->store, source) == STORE_ERROR) return -1;
     pthread_rwlock_wrlock(&kb->lock);
     kb_docrec_t *d = doc_find(kb, source);
     if (d) doc_drop(kb, d);
