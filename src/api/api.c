@@ -3,6 +3,7 @@
 #include "api/api.h"
 #include "api/chat.h"
 #include "auth/tokens.h"
+#include "billing/plans.h"
 #include "core/config.h"
 #include "core/log.h"
 #include "core/timeutil.h"
@@ -36,6 +37,7 @@ int api_init(char *err, size_t errlen)
         return -1;
     }
     if (tokens_init(c->jwt_secret, c->data_dir, c->production, err, errlen) != 0) return -1;
+    if (billing_plans_init(err, errlen) != 0) return -1;     /* a bad RODEO_PLANS_FILE stops start-up */
     g_api.store = store_open(c->database_url, c->data_dir, c->http_threads + 2, err, errlen);
     if (!g_api.store) return -1;
     if (store_migrate(g_api.store, err, errlen) < 0) return -1;

@@ -3,6 +3,7 @@
  * flags. Liveness/readiness probes are not rate-limited: load balancers poll them. */
 #include "api/api.h"
 #include "api/chat.h"
+#include "api/payments.h"
 
 #define N HTTP_AUTH_NONE
 #define O HTTP_AUTH_OPTIONAL
@@ -41,6 +42,15 @@ static const http_route_t routes[] = {
     {"DELETE", "/api/admin/kb/documents",          api_kb_delete,           A, 30,  0},
     /* feedback.c */
     {"POST",   "/api/feedback",                    api_feedback_create,     R, 60,  0},
+    /* usage.c, payments.c, subscriptions.c, webhooks.c (billing) */
+    {"GET",    "/api/subscription/plans",          api_plans_list,          N, 100, 0},
+    {"GET",    "/api/subscription/usage",          api_usage_get,           R, 60,  0},
+    {"POST",   "/api/payments/create-intent",      api_payment_create_intent, R, 30, 0},
+    {"GET",    "/api/payments/my-payments",        api_payment_list,        R, 60,  0},
+    {"POST",   "/api/payments/create-subscription", api_subscription_create, R, 10, 0},
+    {"DELETE", "/api/payments/cancel-subscription/{subscription_id}", api_subscription_cancel, R, 10, 0},
+    {"GET",    "/api/payments/my-subscription",    api_subscription_mine,   R, 60,  0},
+    {"POST",   "/api/webhooks/stripe",             api_webhook_stripe,      N, 0,   HTTP_ROUTE_RAW_BODY},
 };
 
 const http_route_t *api_routes(size_t *n)

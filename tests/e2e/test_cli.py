@@ -103,7 +103,7 @@ def test_port_in_use_is_a_clear_error(_):
 
 
 def test_graceful_shutdown_finishes_in_flight_request(_):
-    srv = harness.Server().start()
+    srv = harness.Server(env={"LOG_LEVEL": "info"}).start()
     try:
         u = srv.register()
         # registration spends ~argon2 time; SIGTERM while another is in flight must let it finish
