@@ -4,6 +4,7 @@
 #include "kb/kb.h"
 #include "kb/chunk.h"
 #include "index/bm25.h"
+#include "index/vindex.h"
 #include "store/kb.h"
 #include "core/buf.h"
 #include "core/crypto.h"
@@ -47,6 +48,8 @@ struct kb {
     size_t         nchunks, chunks_cap;
     int64_t        next_id;
     bm25_t        *bm25;
+    vindex_t      *vx;           /* dense vectors (cosine), NULL until the first vector */
+    int            vx_dim;
     kb_embed_fn    embed;
     void          *embed_ud;
 };
@@ -102,6 +105,29 @@ static void doc_append(kb_t *kb, kb_docrec_t *d)
     kb->docs[kb->ndocs++] = d;
 }
 
+/* Adds a chunk vector to the dense index (created with the first vector's dimension; the
+ * dimension is fixed per knowledge base, a vector of another size is skipped). */
+static void vx_add(kb_t *kb, int64_t id, const float *vec, int dim)
+{
+    if (!vec || dim <= 0) return;
+    char err[160];
+    if (!kb->vx) {
+        vindex_params_t p;
+        vindex_params_default(&p, (uint32_t)dim, VINDEX_COSINE);
+        kb->vx = vindex_create(&p, err, sizeof err);
+        if (!kb->vx) { log_warn("kb: vector index: %s", err); return; }
+        kb->vx_dim = dim;
+    }
+    if (dim != kb->vx_dim) return;
+    if (vindex_upsert(kb->vx, (uint64_t)id, vec, NULL, err, sizeof err) != 0)
+        log_warn("kb: vector of chunk %lld rejected: %s", (long long)id, err);
+}
+
+static void vx_build(kb_t *kb)
+{
+    for (size_t i = 0; i < kb->nchunks; i++) vx_add(kb, kb->chunks[i].id, kb->chunks[i].vec, kb->chunks[i].dim);
+}
+
 /* Drops a document and its chunks (caller holds the write lock). */
 static void doc_drop(kb_t *kb, kb_docrec_t *d)
 {
@@ -110,6 +136,7 @@ static void doc_drop(kb_t *kb, kb_docrec_t *d)
         kb_chunkrec_t *c = &kb->chunks[r];
         if (c->doc == d) {
             bm25_remove(kb->bm25, c->id);
+            if (c->vec && kb->vx) vindex_delete(kb->vx, (uint64_t)c->id);
             free(c->heading); free(c->text); free(c->vec);
         } else kb->chunks[w++] = *c;
     }
@@ -310,6 +337,7 @@ kb_t *kb_open(const char *dir, char *err, size_t errlen)
     if (kb->next_id < 1) kb->next_id = 1;
     if (kb->nchunks && kb->chunks[kb->nchunks - 1].id >= kb->next_id) kb->next_id = kb->chunks[kb->nchunks - 1].id + 1;
     load_index(kb);
+    vx_build(kb);
     return kb;
 }
 
@@ -366,6 +394,7 @@ kb_t *kb_open_store(store_t *st, const char *index_dir, char *err, size_t errlen
     sort_chunks(kb);
     if (kb->dir) load_index(kb);
     else kb_reindex(kb);
+    vx_build(kb);
     return kb;
 }
 
@@ -379,6 +408,7 @@ void kb_close(kb_t *kb)
     free(kb->chunks);
     free(kb->docs);
     bm25_free(kb->bm25);
+    if (kb->vx) vindex_free(kb->vx);
     free(kb->dir);
     pthread_rwlock_destroy(&kb->lock);
     free(kb);
@@ -460,6 +490,7 @@ int kb_ingest_text(kb_t *kb, const char *source, const char *text, size_t len, i
         chunks[i].heading = chunks[i].text = NULL;
         index_text(&b, d, c.heading, c.text);
         bm25_add(kb->bm25, c.id, b.data, b.len);
+        vx_add(kb, c.id, c.vec, c.dim);
         chunk_append(kb, c);
     }
     if (ids) sort_chunks(kb);   /* another process may have taken ids in between */
@@ -646,31 +677,16 @@ size_t kb_rrf_fuse(const int64_t *const *lists, const size_t *lens, size_t nlist
     return out;
 }
 
-/* Exact cosine ranking over chunks that have a vector of the query's dimension. */
+/* Nearest chunks by cosine through the shared vector index (exact while small, HNSW when
+ * the knowledge base grows). */
 static size_t dense_rank(kb_t *kb, const float *q, int dim, int64_t *ids, size_t max)
 {
-    double qn = 0;
-    for (int i = 0; i < dim; i++) qn += (double)q[i] * q[i];
-    if (qn <= 0) return 0;
-    double *best = xmalloc((max + 1) * sizeof *best);
-    size_t n = 0;
-    for (size_t c = 0; c < kb->nchunks; c++) {
-        const kb_chunkrec_t *ch = &kb->chunks[c];
-        if (!ch->vec || ch->dim != dim) continue;
-        double dot = 0, cn = 0;
-        for (int i = 0; i < dim; i++) { dot += (double)q[i] * ch->vec[i]; cn += (double)ch->vec[i] * ch->vec[i]; }
-        if (cn <= 0) continue;
-        double s = dot / sqrt(qn * cn);
-        size_t pos;
-        if (n < max) pos = n++;
-        else if (s <= best[max - 1]) continue;
-        else pos = max - 1;
-        while (pos > 0 && best[pos - 1] < s) { best[pos] = best[pos - 1]; ids[pos] = ids[pos - 1]; pos--; }
-        best[pos] = s;
-        ids[pos] = ch->id;
-    }
-    free(best);
-    return n;
+    if (!kb->vx || dim != kb->vx_dim) return 0;
+    vindex_hit_t *h = xmalloc(max * sizeof *h);
+    int n = vindex_search(kb->vx, q, max, NULL, h);
+    for (int i = 0; i < n; i++) ids[i] = (int64_t)h[i].id;
+    free(h);
+    return n > 0 ? (size_t)n : 0;
 }
 
 size_t kb_search(kb_t *kb, const char *query, size_t k, kb_hit_t **out)
