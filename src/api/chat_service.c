@@ -4,6 +4,7 @@
  * The deferred-work thread exists so the LLM event thread never blocks on the store: when a
  * stream ends, saving the answer (a database write) and closing the client stream happen
  * there, and the event thread goes straight back to relaying other streams' tokens. */
+#include "api/api.h"
 #include "api/chat.h"
 #include "api/chat_internal.h"
 #include "core/buf.h"
@@ -99,7 +100,7 @@ int api_chat_init(char *err, size_t errlen)
     memset(&g_chat, 0, sizeof g_chat);
     buf_t dir = {0};
     buf_printf(&dir, "%s/kb", c->data_dir);
-    g_chat.kb = kb_open(dir.data, err, errlen);
+    g_chat.kb = kb_open_store(g_api.store, dir.data, err, errlen);
     buf_free(&dir);
     if (!g_chat.kb) return -1;
     g_chat.default_model = c->openai_model ? c->openai_model : "gpt-4o-mini";

@@ -2,8 +2,9 @@
  * index over them and (when an embedding source is configured) dense vectors, fused with
  * reciprocal rank fusion.
  *
- * Persistence: a directory (normally <data dir>/kb) holding kb.json (documents, chunk texts
- * and metadata) and bm25.idx (the index snapshot). The snapshot is an accelerator only: when
+ * Persistence: in the store (kb_open_store: kb_documents/kb_chunks/vectors, what the server
+ * and the CLI use), or standalone in a directory holding kb.json (kb_open: tests, tools);
+ * either way the BM25 snapshot bm25.idx lives in a directory. The snapshot is an accelerator only: when
  * it is missing, stale or corrupt, kb_open rebuilds it from kb.json. Ingestion is idempotent
  * by content hash: the same source with the same bytes is a no-op, changed bytes replace the
  * source's chunks.
@@ -43,6 +44,11 @@ typedef int (*kb_embed_fn)(const char *text, float **vec, int *dim, void *ud);
 
 /* dir NULL = memory only (tests). Creates dir when missing. */
 kb_t *kb_open(const char *dir, char *err, size_t errlen);
+/* Store mode: documents and chunks persist in the store (kb_documents, kb_chunks, vectors;
+ * see store/kb.h), shared by every process; index_dir (may be NULL) keeps the BM25
+ * snapshot. Chunk ids are the store's. */
+struct store;
+kb_t *kb_open_store(struct store *st, const char *index_dir, char *err, size_t errlen);
 void  kb_close(kb_t *kb);
 void  kb_set_embedder(kb_t *kb, kb_embed_fn fn, void *ud);
 

@@ -16,7 +16,8 @@ Behaviour is scripted per request through a queue of modes (POST /_control):
   error_event   send a token, then an in-stream {"error": {...}} event
 Control API (JSON):
   POST /_control {"queue": ["500", "ok"], "default": "ok", "pace_ms": 20, "reply": "text",
-                  "require_key": "sk-..."}     (fields optional; queue is appended)
+                  "require_key": "sk-...", "stamp": true}   (fields optional; queue is appended;
+                  stamp: each token is its send time in CLOCK_MONOTONIC ns, for latency benches)
   GET  /_requests   -> [request bodies received so far]; POST /_reset clears everything.
 Usage: fake_openai.py [--port N] [--pace-ms N]   prints "PORT <n>" on stdout when ready.
 """
@@ -101,13 +102,13 @@ class Handler(BaseHTTPRequestHandler):
         if self.path == "/_control":
             with LOCK:
                 STATE["queue"].extend(body.get("queue", []))
-                for k in ("default", "pace_ms", "reply", "require_key"):
+                for k in ("default", "pace_ms", "reply", "require_key", "stamp"):
                     if k in body:
                         STATE[k] = body[k]
             return self._json(200, {"ok": True})
         if self.path == "/_reset":
             with LOCK:
-                STATE.update({"queue": [], "default": "ok", "pace_ms": 0, "reply": None,
+                STATE.update({"queue": [], "default": "ok", "pace_ms": 0, "reply": None, "stamp": False,
                               "require_key": None, "requests": [], "max_active": 0})
             return self._json(200, {"ok": True})
         key = STATE["require_key"]
@@ -174,9 +175,12 @@ class Handler(BaseHTTPRequestHandler):
         first = dict(base)
         first["choices"] = [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}]
         self._event(first)
+        stamp = STATE.get("stamp")
         for i, t in enumerate(toks):
             if pace:
                 time.sleep(pace)
+            if stamp:   # benchmarks: the token is its own send time (CLOCK_MONOTONIC, ns)
+                t = "%d " % time.monotonic_ns()
             self._event(delta(t))
             if mode == "stall" and i == 0:
                 time.sleep(30)
