@@ -7,6 +7,11 @@
 
 static const cli_command_t commands[] = {
     /* one line per command: {"name", cmd_name, "summary"} */
+    {"serve",   cmd_serve,   "run the HTTP API and web app (and worker threads)"},
+    {"migrate", cmd_migrate, "apply database schema migrations and exit"},
+    {"user",    cmd_user,    "manage users: create, make admin"},
+    {"index", cmd_index, "vector index: build/search/info/compact on .fvecs files"},
+    {"kb",      cmd_kb,      "knowledge base: ingest files/dirs, list, search, remove"},
 };
 #define NCOMMANDS (sizeof commands / sizeof *commands)
 

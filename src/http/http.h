@@ -77,7 +77,10 @@ const char *http_req_id(const http_req_t *req);
 const http_principal_t *http_req_principal(const http_req_t *req);
 const http_part_t *http_req_part(const http_req_t *req, const char *name); /* first with name */
 size_t      http_req_parts(const http_req_t *req, const http_part_t **parts);
-/* Parses the body as a JSON object. On failure sends 400/422 on resp and returns NULL. */
+/* Parses the body as a JSON object and returns a new reference (the caller json_decref's
+ * it, or hands it to http_resp_json). On failure sends the error on resp and returns NULL:
+ * empty body -> 422 validation_error; invalid UTF-8 or malformed JSON -> 400 invalid_json;
+ * valid JSON that is not an object -> 422 validation_error. */
 json_t     *http_req_json(http_req_t *req, http_resp_t *resp);
 /* Per-request scratch memory freed after the response (no need to free). */
 void       *http_req_alloc(http_req_t *req, size_t n);
@@ -93,10 +96,16 @@ void http_resp_take(http_resp_t *resp, int status, const char *content_type,
 void http_resp_header(http_resp_t *resp, const char *name, const char *value);
 
 /* ---- streaming responses (chunked) ----
- * http_resp_stream() sends status + headers as soon as the first chunk (or end) is queued.
- * http_stream_write/end may be called from any thread, after the handler returned.
- * on_close runs exactly once when the stream is finished or the client went away
- * (client_gone = true); after it the stream handle must not be used. */
+ * http_resp_stream() sends status + headers as soon as the first chunk (or end) is queued;
+ * headers set with http_resp_header in the same handler are sent with them, plus
+ * Cache-Control: no-cache and X-Accel-Buffering: no. http_stream_write/end may be called
+ * from any thread, also after the handler returned; writes are sent in call order.
+ * on_close runs exactly once, on a server thread, when the stream was fully sent
+ * (client_gone = false) or the client went away / the server is stopping (client_gone =
+ * true: stop producing). Writes after that return -1.
+ * Ownership: the handle stays valid until http_stream_end, which the writer must call exactly
+ * once in every case (also after a -1 or after on_close); it ends the stream if still open
+ * and releases the handle. Do not use the handle after http_stream_end. */
 typedef void (*http_stream_close_fn)(void *ud, bool client_gone);
 http_stream_t *http_resp_stream(http_resp_t *resp, int status, const char *content_type,
                                 http_stream_close_fn on_close, void *ud);
@@ -125,12 +134,15 @@ typedef struct {
     struct kv  *kv;              /* counters for rate limits (NULL = no limits) */
     http_auth_fn authenticate;
     void       *auth_ud;
+    int         stop_timeout_ms; /* graceful stop: wait for requests/streams (0 = 10000) */
 } http_config_t;
 
 http_server_t *http_server_start(const http_config_t *cfg, const http_route_t *routes,
                                  size_t nroutes, char *err, size_t errlen);
 int  http_server_port(const http_server_t *srv);
-/* Stops accepting, waits for in-flight requests and streams (up to timeout), frees. */
+/* Stops accepting, waits for in-flight requests and streams (stop_timeout_ms, default
+ * 10 s), then ends the streams still open (their on_close gets client_gone = true), waits
+ * up to 2 s more, closes every connection and frees. */
 void http_server_stop(http_server_t *srv);
 
 /* Status code -> reason phrase and default machine code ("not_found", ...). */
