@@ -140,7 +140,10 @@ TEST(store_catalog_search_and_prices)
 static int count_vec(void *ctx, int64_t id, int dim, const void *data, size_t len)
 {
     (void)id;
-    if (dim == 3 && len == 12 && ((const float *)data)[2] == 3.0f) ++*(int *)ctx;
+    float f[3];
+    if (len != sizeof f) return 0;
+    memcpy(f, data, sizeof f);   /* blob bytes carry no alignment promise */
+    if (dim == 3 && f[2] == 3.0f) ++*(int *)ctx;
     return 0;
 }
 
