@@ -242,6 +242,16 @@ int store_product_list(store_t *st, const store_product_query_t *q, json_t **out
     return rc;
 }
 
+int store_product_labels_each(store_t *st, store_label_fn fn, void *ctx)
+{
+    db_result_t *r = NULL;
+    int rc = db_pool_query(st->pool, "SELECT id, COALESCE(category, ''), brand FROM products ORDER BY id", NULL, 0, &r);
+    for (int i = 0; rc == DB_OK && i < db_rows(r); i++)
+        if (fn(ctx, db_get_int64(r, i, 0), db_get_text(r, i, 1), db_get_text(r, i, 2))) rc = DB_ERROR;
+    db_result_free(r);
+    return rc;
+}
+
 /* ---- images ---- */
 
 int store_product_image_add(store_t *st, int64_t product_id, const char *blob_key, const char *url,

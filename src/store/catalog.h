@@ -41,6 +41,10 @@ typedef struct {
 /* {"total": n, "items": [product as above without prices]} ordered by brand, model, id. */
 int store_product_list(store_t *st, const store_product_query_t *q, json_t **out);
 
+/* Calls fn for every product: (id, category or "", brand). For the recognition engine. */
+typedef int (*store_label_fn)(void *ctx, int64_t product_id, const char *category, const char *brand);
+int store_product_labels_each(store_t *st, store_label_fn fn, void *ctx);
+
 /* Image of a product; idempotent for the same (product, sha256). url: where clients fetch
  * it (an http URL, or NULL when served from blob storage under blob_key). */
 int store_product_image_add(store_t *st, int64_t product_id, const char *blob_key, const char *url,
