@@ -311,15 +311,13 @@ static enum MHD_Result on_complete(http_server_t *srv, http_req_t *req)
     resp.req = req;
     resp.fd = -1;
     req->entry->route->handler(req, &resp);
-    int status = resp.status ? resp.status : 500;
-    struct MHD_Response *r = resp_build(&resp);
+    struct MHD_Response *r = resp_build(&resp);   /* no response set -> 500 */
     if (resp.stream && !r) {
         resp_release(&resp);
         stream_abort(resp.stream);
         return MHD_NO;
     }
-    status = resp.status;
-    enum MHD_Result rc = send_response(req, status, r);
+    enum MHD_Result rc = send_response(req, resp.status, r);
     if (rc != MHD_YES && resp.stream) {
         /* MHD refused (connection going away) and freed the response with its stream
          * reference; tell the writer */
