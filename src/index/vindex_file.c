@@ -318,7 +318,7 @@ vindex_t *vindex_load(const char *path, char *err, size_t errlen)
     }
     /* id map: one live slot per id */
     size_t cap = 64;
-    while (cap < (h.live + 1) * 3) cap *= 2;
+    while (cap * 4 < (h.live + 1) * 5) cap *= 2;
     v->ids = calloc(cap, sizeof *v->ids);
     if (!v->ids) return fail(v, err, errlen, path, "out of memory");
     v->ids_cap = cap;
