@@ -99,7 +99,9 @@ int vindex_save(vindex_t *v, const char *path, char *err, size_t errlen)
     h.dead = v->n_dead; h.ep_packed = v->ep_packed; h.stride = v->stride; h.code_off = v->code_off;
     vtab_t *t = v->tab;
     size_t n = v->n_slots, per = (size_t)1 << v->chunk_shift;
-    wr_t w = {f, {{0}, {0}, 0, 0}, 0, 0};
+    wr_t w;
+    memset(&w, 0, sizeof w);
+    w.f = f;
     char zero_hdr[HDR] = {0};
     if (fwrite(zero_hdr, 1, HDR, f) != HDR) w.err = errno ? errno : EIO;
     w.pos = HDR;
