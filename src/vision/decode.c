@@ -55,7 +55,7 @@ int vision_decoder_decode(vision_decoder_t *dec, int min_side, int min_long, int
     switch (dec->format) {
     case VISION_FORMAT_JPEG: return vision_jpeg_decode(dec, min_side, min_long, orientation, out, err);
     case VISION_FORMAT_PNG: rc = vision_png_decode(dec, min_side, min_long, out, err); break;
-    case VISION_FORMAT_WEBP: rc = vision_webp_decode(dec, out, err); break;
+    case VISION_FORMAT_WEBP: rc = vision_webp_decode(dec, min_side, min_long, out, err); break;
     default:
         vision_error_set(err, 500, "internal_error", "Decoder not open");
         return -1;

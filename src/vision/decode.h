@@ -7,7 +7,8 @@
  *     (Photoshop) inverted CMYK recognised by the Adobe APP14 marker.
  *   - PNG: 16-bit truncated to 8 (as Pillow), palette expanded, gray -> RGB, any alpha
  *     (tRNS included) composited onto white; large files box-reduced while streaming.
- *   - WebP: lossy/lossless; alpha composited onto white (straight alpha, sRGB values).
+ *   - WebP: lossy/lossless; alpha composited onto white (straight alpha, sRGB values);
+ *     large files shrunk by libwebp's rescaler while decoding.
  * JPEGs decode at a reduced DCT scale (1/2, 1/4, 1/8) when asked: see decode(). */
 #ifndef RODEO_VISION_DECODE_H
 #define RODEO_VISION_DECODE_H
@@ -63,7 +64,8 @@ int  vision_png_decode(vision_decoder_t *dec, int min_side, int min_long, vision
                        vision_error_t *err);
 void vision_png_close(vision_decoder_t *dec);
 int  vision_webp_open(vision_decoder_t *dec, const uint8_t *data, size_t len, vision_error_t *err);
-int  vision_webp_decode(vision_decoder_t *dec, vision_image_t *out, vision_error_t *err);
+int  vision_webp_decode(vision_decoder_t *dec, int min_side, int min_long, vision_image_t *out,
+                        vision_error_t *err);
 void vision_webp_close(vision_decoder_t *dec);
 /* Copies a raw TIFF-structured EXIF payload behind an "Exif\0\0" header (what libexif
  * expects) into dec->exif_owned; a payload already carrying the header is kept as is. */

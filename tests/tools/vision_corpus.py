@@ -220,6 +220,8 @@ def main():
     # A large PNG: streamed with a 4x4 box reduction (1000x900 -> 250x225).
     scene(1000, 900, seed=17).save(path("large.png"))
     write_refs("large.png")
+    scene(1000, 900, seed=18).save(path("large.webp"), quality=90)
+    write_refs("large.webp")
     # Palette PNG with transparency (index 0 fully transparent).
     pal = scene(300, 260, seed=6).quantize(colors=64)
     pa = np.asarray(pal).copy()
