@@ -10,6 +10,7 @@
 #include "core/buf.h"
 #include "core/config.h"
 #include "core/log.h"
+#include "kb/embed_clip.h"
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -130,6 +131,20 @@ int api_chat_init(char *err, size_t errlen)
     } else {
         log_info("chat: no LLM configured (OPENAI_API_KEY/OPENAI_BASE_URL); answers are extractive");
     }
+    /* Opt-in alternative embedding source: the CLIP text encoder, when its weights exist. */
+    const char *ke = getenv("KB_EMBEDDINGS");
+    if (!g_chat.embedding_model && ke && !strcmp(ke, "clip")) {
+        buf_t cdir = {0};
+        if (c->clip_model && *c->clip_model) buf_puts(&cdir, c->clip_model);
+        else buf_printf(&cdir, "%s/clip-vit-base-patch32", c->model_dir ? c->model_dir : "./models");
+        char cerr[256];
+        g_chat.clip = kb_clip_open(cdir.data, cerr, sizeof cerr);
+        if (g_chat.clip) {
+            kb_set_embedder(g_chat.kb, kb_clip_embed, g_chat.clip);
+            log_info("kb: dense retrieval with the CLIP text encoder from %s", cdir.data);
+        } else log_warn("kb: KB_EMBEDDINGS=clip but %s; using BM25 only", cerr);
+        buf_free(&cdir);
+    }
     const char *kd = getenv("RODEO_KNOWLEDGE_DIR");
     load_starter(kd && *kd ? kd : "content/knowledge");
     pthread_mutex_lock(&jobs_mu);
@@ -158,6 +173,7 @@ void api_chat_shutdown(void)
         if (kb_save(g_chat.kb, err, sizeof err) != 0) log_warn("kb: save failed: %s", err);
         kb_close(g_chat.kb);
     }
+    kb_clip_close(g_chat.clip);
     memset(&g_chat, 0, sizeof g_chat);
 }
 
