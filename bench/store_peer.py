@@ -169,15 +169,17 @@ def run(label, ops, n):
         k = max(1, n // div)
         for _ in range(k // 10):
             fn()
-        per = []
+        per, cpu = [], []
         for _ in range(5):
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.thread_time()
             for _ in range(k):
                 fn()
             per.append((time.perf_counter() - t0) / k * 1e6)
+            cpu.append((time.thread_time() - c0) / k * 1e6)
         per.sort()
+        cpu.sort()
         print(f"{label:7s} {name:22s} median {per[2]:8.1f} us/op  (min {per[0]:.1f}, max {per[4]:.1f})  "
-              f"1 thread {1e6 / per[2]:8.0f} ops/s", flush=True)
+              f"cpu {cpu[2]:8.1f} us/op  1 thread {1e6 / per[2]:8.0f} ops/s", flush=True)
 
 
 def main():

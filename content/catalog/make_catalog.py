@@ -254,7 +254,7 @@ def main():
                 if k in a:
                     a[k] = colour
                     break
-            code = "".join(w[0] for w in brand.split())[:3].upper()
+            code = "".join(w[0] for w in brand.split() if w[0].isalnum())[:3].upper()
             sku = "RD-%s-%s-%04d" % (code, cat[:2].upper(), n)
             name = model if ci == 0 else "%s (%s)" % (model, colour)
             desc = describe(brand, model, cat, sub, a, rng)

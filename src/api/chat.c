@@ -13,6 +13,7 @@
  * answer buffer between the handler, the LLM event thread and the chat worker; it is
  * recursive so a completion run inline on the same thread cannot deadlock; on_close never
  * takes it (atomics only). */
+#include "api/payments.h"
 #include "api/api.h"
 #include "api/chat.h"
 #include "api/chat_internal.h"
@@ -310,6 +311,7 @@ void api_chat(http_req_t *req, http_resp_t *resp)
     if (!field_int(resp, body, "conversation_id", false, 1, INT64_MAX, &conv_id, &have_conv)) goto out;
     int64_t uid = http_req_principal(req)->user_id;
     if (uid == 0 && !anonymous_allowed(req, resp)) goto out;
+    if (uid && !api_quota_check(req, resp, BILLING_ACTION_CHAT_MESSAGE)) goto out;   /* plan quota */
     bool persist = uid != 0 || g_config.anonymous_history;
 
     /* Conversation: an existing one must be the caller's (anonymous callers own none). */

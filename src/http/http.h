@@ -40,7 +40,8 @@ enum http_auth {
 
 typedef struct {
     const char     *method;      /* "GET", "POST", ... */
-    const char     *pattern;     /* "/api/conversations/{id}"; literal segments win */
+    const char     *pattern;     /* "/api/conversations/{id}"; literal segments win; a last
+                                    segment "{name...}" takes the rest of the path */
     http_handler_fn handler;
     enum http_auth  auth;
     int             rate_per_min;/* 0 = no limit */
@@ -111,6 +112,19 @@ http_stream_t *http_resp_stream(http_resp_t *resp, int status, const char *conte
                                 http_stream_close_fn on_close, void *ud);
 int  http_stream_write(http_stream_t *s, const void *data, size_t len);    /* -1 if client gone */
 void http_stream_end(http_stream_t *s);
+/* One server-sent event: "event: <event>\n" (when event is non-NULL) then one "data: " line
+ * per line of data (split on \n; a \r before it is dropped), then a blank line. Start the
+ * stream with content type "text/event-stream". Returns 0, or -1 like http_stream_write. */
+int  http_stream_sse(http_stream_t *s, const char *event, const char *data, size_t len);
+
+/* True when rel is a safe relative path to join under a directory: non-empty, no leading
+ * '/', no "." or ".." segment, no empty segment, no backslash or control byte. */
+bool http_path_is_safe(const char *rel);
+
+/* Serves a file by path (zero-copy from the kernel, Content-Length set). Returns 0, or -1
+ * (nothing sent) when it cannot be opened as a regular file: the caller answers 404. The
+ * caller validates the path (never pass user input through unchecked). */
+int  http_resp_file(http_resp_t *resp, int status, const char *content_type, const char *path);
 
 /* ---- server ---- */
 /* The auth middleware hands the bearer token to this hook (set by the API layer, which owns
@@ -144,6 +158,11 @@ int  http_server_port(const http_server_t *srv);
  * 10 s), then ends the streams still open (their on_close gets client_gone = true), waits
  * up to 2 s more, closes every connection and frees. */
 void http_server_stop(http_server_t *srv);
+
+/* Counters since start, as a JSON object (caller decrefs): requests, by status class
+ * ("2xx"...), latency histogram (upper bounds in ms, "le_1" ... "inf"), in_flight requests,
+ * open streams, rate-limited (429) answers. Cheap: atomic loads only. */
+json_t *http_server_metrics(const http_server_t *srv);
 
 /* Status code -> reason phrase and default machine code ("not_found", ...). */
 const char *http_status_code_name(int status);

@@ -305,6 +305,7 @@ static enum MHD_Result on_complete(http_server_t *srv, http_req_t *req)
     http_resp_t resp;
     memset(&resp, 0, sizeof resp);
     resp.req = req;
+    resp.fd = -1;
     req->entry->route->handler(req, &resp);
     int status = resp.status ? resp.status : 500;
     struct MHD_Response *r = resp_build(&resp);
@@ -430,6 +431,7 @@ static void request_completed(void *cls, struct MHD_Connection *conn, void **con
                  req->status_sent, ms, req->req_id, (long long)req->principal.user_id,
                  toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted");
     }
+    metrics_record(srv, req->status_sent, time_mono_us() - req->t_start_us);
     if (req->upload) upload_cleanup(req->upload);
     buf_free(&req->body);
     arena_free(&req->arena);
@@ -480,7 +482,8 @@ http_server_t *http_server_start(const http_config_t *cfg, const http_route_t *r
         a6.sin6_family = AF_INET6;
         a6.sin6_port = htons((uint16_t)cfg->port);
         sa = (struct sockaddr *)&a6;
-        flags |= MHD_USE_IPv6;
+        /* "::" means every address: accept IPv4 clients on the same socket too */
+        flags |= IN6_IS_ADDR_UNSPECIFIED(&a6.sin6_addr) ? MHD_USE_DUAL_STACK : MHD_USE_IPv6;
     } else {
         snprintf(err, errlen, "invalid listen address '%s' (use an IP address)", host);
         goto fail;
@@ -502,15 +505,18 @@ http_server_t *http_server_start(const http_config_t *cfg, const http_route_t *r
         opts[1].option = MHD_OPTION_CONNECTION_LIMIT;
         opts[1].value = 10000;
     }
+    errno = 0;
     srv->d = MHD_start_daemon(flags, 0, NULL, NULL, access_handler, srv, MHD_OPTION_ARRAY, opts,
                               MHD_OPTION_END);
     if (!srv->d) {
-        snprintf(err, errlen, "cannot listen on %s:%d: %s", host, cfg->port, strerror(errno));
+        snprintf(err, errlen, "cannot listen on %s:%d: %s", host, cfg->port,
+                 errno ? strerror(errno) : "libmicrohttpd refused to start");
         goto fail;
     }
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(srv->d, MHD_DAEMON_INFO_BIND_PORT);
     srv->port = di ? di->port : cfg->port;
-    log_info("http: listening on %s:%d (%u threads)", host, srv->port, threads);
+    log_info(strchr(host, ':') ? "http: listening on [%s]:%d (%u threads)" : "http: listening on %s:%d (%u threads)",
+             host, srv->port, threads);
     return srv;
 fail:
     router_free(&srv->router);

@@ -75,7 +75,7 @@ vindex_t *vindex_alloc(const vindex_params_t *p, char *err, size_t errlen)
     v->m0 = 2 * p->m;
     v->level_mult = 1.0 / log((double)p->m);
     v->code_bytes = p->quant == VINDEX_QUANT_INT8 ? p->dim : (size_t)p->dim * sizeof(float);
-    v->code_off = ((1 + (size_t)v->m0) * sizeof(uint32_t) + 31) & ~(size_t)31;
+    v->code_off = ((2 + (size_t)v->m0) * sizeof(uint32_t) + 31) & ~(size_t)31;
     v->stride = (v->code_off + v->code_bytes + 63) & ~(size_t)63;
     /* chunks of at least ~1 MiB of records (256..65536 slots) */
     uint32_t sh = 8;
@@ -373,7 +373,7 @@ int vindex_insert_prepared(vindex_t *v, uint64_t id, const float *x, const vinde
     }
     long old = vindex_idmap_get(v, id);
     if (old >= 0) {
-        __atomic_store_n(&vindex_meta(v, t, (uint32_t)old)->state, SLOT_DEAD, __ATOMIC_RELAXED);
+        vindex_set_state(v, t, (uint32_t)old, SLOT_DEAD);
         __atomic_sub_fetch(&v->n_live, 1, __ATOMIC_RELAXED);
         __atomic_add_fetch(&v->n_dead, 1, __ATOMIC_RELAXED);
     }
@@ -384,6 +384,7 @@ int vindex_insert_prepared(vindex_t *v, uint64_t id, const float *x, const vinde
     __atomic_store_n(&mt->state, SLOT_LIVE, __ATOMIC_RELAXED);
     char *node = vindex_node(v, t, (uint32_t)slot);
     memset(node, 0, v->code_off);
+    *(uint32_t *)node = SLOT_LIVE;
     if (v->p.quant == VINDEX_QUANT_INT8) {
         vquant_encode(v, x, (int8_t *)(node + v->code_off));
         memcpy(t->vec[slot >> v->chunk_shift] + (slot & v->chunk_mask) * v->dim, x,
@@ -490,7 +491,7 @@ int vindex_delete_internal(vindex_t *v, uint64_t id, int do_log)
     pthread_mutex_lock(&v->wlock);
     long s = vindex_idmap_get(v, id);
     if (s < 0) { pthread_mutex_unlock(&v->wlock); return 1; }
-    __atomic_store_n(&vindex_meta(v, v->tab, (uint32_t)s)->state, SLOT_DEAD, __ATOMIC_RELAXED);
+    vindex_set_state(v, v->tab, (uint32_t)s, SLOT_DEAD);
     idmap_del(v, id);
     __atomic_sub_fetch(&v->n_live, 1, __ATOMIC_RELAXED);
     __atomic_add_fetch(&v->n_dead, 1, __ATOMIC_RELAXED);
@@ -583,7 +584,7 @@ int vindex_filter_match(const vindex_filter_t *f, uint64_t id, const vindex_attr
 int vindex_filter_slot(const vindex_t *v, const vmeta_t *mt, const vindex_filter_t *f)
 {
     (void)v;
-    return vindex_slot_live(mt) && vindex_filter_match(f, mt->id, &mt->attrs);
+    return vindex_slot_live(mt) && (!f || vindex_filter_match(f, mt->id, &mt->attrs));
 }
 
 /* Fraction of live slots passing f, from an evenly spaced sample (deterministic). */

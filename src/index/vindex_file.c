@@ -7,7 +7,7 @@
  *           stride, code_off
  *           5 x { u64 offset, u64 length, u64 checksum }  sections below
  *           ... zero ... | u64 checksum of bytes [0, 4088) at offset 4088
- *   section 0 nodes:  slots x stride   level-0 records (links + code), as in memory
+ *   section 0 nodes:  slots x stride   level-0 records (state, links, code), as in memory
  *   section 1 meta:   slots x 32       id, attrs, state, level
  *   section 2 vec:    slots x dim f32  exact vectors (int8 collections only, else empty)
  *   section 3 upper:  for each slot with level > 0, level x (1 + m) u32 links
@@ -232,7 +232,8 @@ vindex_t *vindex_load(const char *path, char *err, size_t errlen)
             return fail(v, err, errlen, path, "corrupt slot metadata");
         live += meta[s].state == SLOT_LIVE;
         up_words += (size_t)meta[s].level * (v->m + 1);
-        const uint32_t *ll = (const uint32_t *)(nodes + s * v->stride);
+        const uint32_t *ll = (const uint32_t *)(nodes + s * v->stride) + 1;
+        if (ll[-1] != meta[s].state) return fail(v, err, errlen, path, "corrupt slot state");
         if (ll[0] > v->m0) return fail(v, err, errlen, path, "corrupt neighbour list");
         for (uint32_t i = 0; i < ll[0]; i++)
             if (ll[1 + i] >= n) return fail(v, err, errlen, path, "corrupt neighbour list");

@@ -7,7 +7,7 @@
  * atomically and the old one is kept until vindex_free.
  *
  * Level-0 node record (stride bytes, one per slot), the hot data of a graph search:
- *     uint32 count | uint32 links[m0] | pad to 32 | code (dim fp32, or dim int8)
+ *     uint32 state | uint32 count | uint32 links[m0] | pad to 32 | code (fp32 or int8)
  * so the neighbour list and the vector sit in one contiguous run of cache lines.
  * Cold per-slot data: meta (id, attrs, state), the fp32 vector when the code is int8
  * (re-ranking, get, save), and upper-level links (only for the ~1/m slots above level 0). */
@@ -100,17 +100,28 @@ static inline char *vindex_node(const vindex_t *v, const vtab_t *t, uint32_t s)
 {
     return t->nodes[s >> v->chunk_shift] + (size_t)(s & v->chunk_mask) * v->stride;
 }
-static inline uint32_t *vindex_links0(const vindex_t *v, const vtab_t *t, uint32_t s)
+static inline vmeta_t *vindex_meta(const vindex_t *v, const vtab_t *t, uint32_t s)
+{
+    return &t->meta[s >> v->chunk_shift][s & v->chunk_mask];
+}
+/* Word 0 of a record mirrors the slot's state (so a graph search checks liveness on a line
+ * it already fetched); then the level-0 list: count, links. */
+static inline uint32_t *vindex_node_state(const vindex_t *v, const vtab_t *t, uint32_t s)
 {
     return (uint32_t *)vindex_node(v, t, s);
+}
+static inline uint32_t *vindex_links0(const vindex_t *v, const vtab_t *t, uint32_t s)
+{
+    return (uint32_t *)vindex_node(v, t, s) + 1;
+}
+static inline void vindex_set_state(const vindex_t *v, const vtab_t *t, uint32_t s, uint32_t st)
+{
+    __atomic_store_n(vindex_node_state(v, t, s), st, __ATOMIC_RELAXED);
+    __atomic_store_n(&vindex_meta(v, t, s)->state, st, __ATOMIC_RELAXED);
 }
 static inline const void *vindex_code(const vindex_t *v, const vtab_t *t, uint32_t s)
 {
     return vindex_node(v, t, s) + v->code_off;
-}
-static inline vmeta_t *vindex_meta(const vindex_t *v, const vtab_t *t, uint32_t s)
-{
-    return &t->meta[s >> v->chunk_shift][s & v->chunk_mask];
 }
 /* The exact fp32 vector of a slot (in the node when not quantised). */
 static inline const float *vindex_vec(const vindex_t *v, const vtab_t *t, uint32_t s)

@@ -3,9 +3,10 @@
  * the writer, foreign keys on, synchronous=NORMAL (durable across process crashes, the
  * last transactions may roll back on power loss), and a busy timeout so concurrent writers
  * wait instead of failing. Statements are prepared once per connection and cached by SQL
- * text; $N placeholders are bound by name. */
+ * text; $N parameters are bound by name. */
 #include "store/db_driver.h"
 #include "core/buf.h"
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,8 +29,15 @@ static void set_err(sq_conn_t *c, const char *what)
              sqlite3_errmsg(c->db));
 }
 
+/* SQLite counts memory under one global mutex on every allocation unless told not to, which
+ * serialises threads that otherwise share nothing. Must run before SQLite initialises; if the
+ * process already initialised it, the call fails harmlessly. */
+static pthread_once_t sq_once = PTHREAD_ONCE_INIT;
+static void sq_configure(void) { sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); }
+
 static void *sq_connect(const char *target, char *err, size_t errlen)
 {
+    pthread_once(&sq_once, sq_configure);
     sqlite3 *db = NULL;
     int rc = sqlite3_open_v2(target, &db,
                              SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
@@ -40,9 +48,18 @@ static void *sq_connect(const char *target, char *err, size_t errlen)
     }
     sqlite3_busy_timeout(db, SQLITE_BUSY_TIMEOUT_MS);
     sqlite3_extended_result_codes(db, 1);
+    /* Switching a fresh file to WAL needs an exclusive lock and SQLite does not always run the
+     * busy handler for it, so processes opening a new database together retry here. */
     char *msg = NULL;
-    rc = sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
-                          "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;", NULL, NULL, &msg);
+    for (int waited_ms = 0;; waited_ms += 5) {
+        sqlite3_free(msg);
+        msg = NULL;
+        rc = sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+                              "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;", NULL, NULL, &msg);
+        if ((rc & 0xff) != SQLITE_BUSY && (rc & 0xff) != SQLITE_LOCKED) break;
+        if (waited_ms >= SQLITE_BUSY_TIMEOUT_MS) break;
+        sqlite3_sleep(5);
+    }
     if (rc != SQLITE_OK) {
         snprintf(err, errlen, "sqlite setup %s: %s", target, msg ? msg : sqlite3_errstr(rc));
         sqlite3_free(msg);
@@ -140,6 +157,7 @@ static int sq_run(void *h, const char *sql, const db_value_t *params, int n, db_
             set_err(c, "prepare");
             return DB_ERROR;
         }
+        if (c->cache.count >= DB_STMT_CACHE_MAX) db_stmt_cache_clear(&c->cache);
         db_stmt_cache_put(&c->cache, sql, st);
     }
     int res = bind_params(c, st, params, n);

@@ -114,9 +114,12 @@ int vision_jpeg_decode(vision_decoder_t *dec, int min_side, int orientation, vis
         free(rowbuf);
         vision_image_free(out);
         int mem = strstr(st->msg, "memory") || strstr(st->msg, "Backing store");
+        int scans = strstr(st->msg, "progressive scans") != NULL;
         vision_error_set(err, mem ? 413 : 400,
-                         mem ? "too_many_pixels" : st->truncated ? "truncated_image" : "corrupt_image",
-                         "Invalid JPEG: %s", st->msg);
+                         mem ? "too_many_pixels" : scans ? "too_many_scans"
+                             : st->truncated ? "truncated_image" : "corrupt_image",
+                         mem ? "JPEG needs more decoder memory than allowed: %s" : "Invalid JPEG: %s",
+                         st->msg);
         return -1;
     }
     int d = 1;

@@ -251,6 +251,31 @@ static int colour_class(float h, float s, float v)
 int features_compute(const uint8_t *rgb, int width, int height, size_t stride,
                      const features_weights_t *weights, float *out)
 {
+    return features_compute_all(rgb, width, height, stride, weights, out, NULL);
+}
+
+/* The template: the working image and the foreground weights (centre weighting included,
+ * as used for the vector), each 2x2-averaged down to FEATURES_TPL. */
+static void template_fill(const float *img, const float *w, features_template_t *t)
+{
+    _Static_assert(GRID == 2 * FEATURES_TPL, "template is the working grid halved");
+    for (int y = 0; y < FEATURES_TPL; y++)
+        for (int x = 0; x < FEATURES_TPL; x++) {
+            int i00 = (2 * y) * GRID + 2 * x, idx[4] = { i00, i00 + 1, i00 + GRID, i00 + GRID + 1 };
+            float ws = 0;
+            for (int c = 0; c < 3; c++) {
+                float a = 0;
+                for (int k = 0; k < 4; k++) a += img[3 * idx[k] + c];
+                t->rgb[3 * (y * FEATURES_TPL + x) + c] = (uint8_t)clampi((int)(a * 255 / 4 + 0.5f), 0, 255);
+            }
+            for (int k = 0; k < 4; k++) ws += w[idx[k]];
+            t->fg[y * FEATURES_TPL + x] = (uint8_t)clampi((int)(ws * 255 / 4 + 0.5f), 0, 255);
+        }
+}
+
+int features_compute_all(const uint8_t *rgb, int width, int height, size_t stride,
+                         const features_weights_t *weights, float *out, features_template_t *tpl)
+{
     if (!rgb || !out || width < 8 || height < 8 || width > 16384 || height > 16384 ||
         stride < (size_t)width * 3)
         return -1;
@@ -282,6 +307,7 @@ int features_compute(const uint8_t *rgb, int width, int height, size_t stride,
     if (fg_sum < FG_MIN_SHARE * c_sum)
         for (int i = 0; i < GRID * GRID; i++) fg[i] = 1;
     for (int i = 0; i < GRID * GRID; i++) cw[i] *= BG_FLOOR + (1 - BG_FLOOR) * fg[i];
+    if (tpl) template_fill(img, fg, tpl);
 
     /* The object frame: centroid and spread of the foreground. Grids (layout, HOG,
      * silhouette) are laid over this frame instead of the picture, so a crop, a shift or

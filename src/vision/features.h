@@ -50,6 +50,20 @@ int features_compute(const uint8_t *rgb, int width, int height, size_t stride,
 #define FEATURES_BLOCKS 6
 void features_block_offsets(int off[FEATURES_BLOCKS + 1]);
 
+/* A small picture of the product for geometric verification (src/recog/verify.h): the
+ * working image halved to FEATURES_TPL square, RGB8, plus the foreground weight of each
+ * pixel (0..255) from the same background model as the vector. 9 KB, stored with the
+ * catalog image and fetched only for the few candidates a search returns. */
+#define FEATURES_TPL 48
+typedef struct {
+    uint8_t rgb[FEATURES_TPL * FEATURES_TPL * 3];
+    uint8_t fg[FEATURES_TPL * FEATURES_TPL];
+} features_template_t;
+
+/* features_compute plus, when tpl is not NULL, the verification template (same cost). */
+int features_compute_all(const uint8_t *rgb, int width, int height, size_t stride,
+                         const features_weights_t *weights, float *out, features_template_t *tpl);
+
 /* Inner product of two feature vectors (cosine similarity, both being unit length). */
 float features_similarity(const float *a, const float *b);
 #endif

@@ -127,7 +127,25 @@ def ref_phash(p, size=224):
     return numpy_phash(np.asarray(im))
 
 
+def ref_thumb(p, size=256, model=224):
+    """Thumbnail as intake makes it: from the upright reduced decode, longest side 256,
+    bilinear (PIL resize), never upscaled."""
+    im = Image.open(p)
+    if im.format == "JPEG":
+        im.draft("RGB", (model, model))
+    im = flatten(ImageOps.exif_transpose(im))
+    w, h = im.size
+    if w > size or h > size:
+        if w >= h:
+            w, h = size, max(1, int(h * size / w + 0.5))
+        else:
+            w, h = max(1, int(w * size / h + 0.5)), size
+        im = im.resize((w, h), Image.BILINEAR)
+    return np.asarray(im)
+
+
 def write_refs(name, resample=Image.BICUBIC):
+    ref_thumb(path(name)).tofile(path(name + ".thumb"))
     ref_tensor(path(name), resample=resample).tofile(path(name + ".tensor"))
     with open(path(name + ".phash"), "w") as f:
         f.write(ref_phash(path(name)))
@@ -154,6 +172,11 @@ def main():
     for n in ["baseline.jpg", "progressive.jpg", "portrait.jpg"]:
         write_refs(n)
     ref_tensor(path("baseline.jpg"), resample=Image.BILINEAR).tofile(path("baseline.jpg.bilinear"))
+    # The same photo re-encoded smaller and harder (a near duplicate), and the pHash of the
+    # full-size decode (no DCT scaling) for comparison with ours from the reduced decode.
+    base.resize((800, 600), Image.LANCZOS).save(path("baseline_small_q60.jpg"), quality=60)
+    full = np.asarray(Image.open(path("baseline.jpg")).convert("L").resize((32, 32), Image.LANCZOS))
+    open(path("baseline.jpg.phash_full"), "w").write(numpy_phash(full))
     # Orientation: stored pixels are the inverse transform of an upright 400x300 picture.
     up = quadrants(400, 300)
     for o in range(1, 9):
