@@ -10,11 +10,14 @@
 #include "core/buf.h"
 #include "core/config.h"
 #include "core/log.h"
+#include "core/timeutil.h"
+#include "kb/embed_clip.h"
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 chat_service_t g_chat;
 
@@ -26,18 +29,32 @@ static pthread_cond_t jobs_cv = PTHREAD_COND_INITIALIZER;
 static job_t *jobs_head, *jobs_tail;
 static int jobs_stop, worker_running;
 
+static int sync_every_s;   /* KB_SYNC_S: how often to pick up other processes' KB edits */
+
+/* Runs deferred jobs; between them, every sync_every_s, refreshes the knowledge base from
+ * the store so several `rodeo serve` processes converge on the same documents. */
 static void *worker_main(void *arg)
 {
     (void)arg;
+    int64_t next_sync = time_mono_us() + (int64_t)sync_every_s * 1000000;
     for (;;) {
         pthread_mutex_lock(&jobs_mu);
-        while (!jobs_head && !jobs_stop) pthread_cond_wait(&jobs_cv, &jobs_mu);
+        while (!jobs_head && !jobs_stop) {
+            if (sync_every_s <= 0) { pthread_cond_wait(&jobs_cv, &jobs_mu); continue; }
+            if (time_mono_us() >= next_sync) break;
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_sec += 1;                /* re-check at least once a second */
+            pthread_cond_timedwait(&jobs_cv, &jobs_mu, &ts);
+        }
         job_t *j = jobs_head;
         if (j) { jobs_head = j->next; if (!jobs_head) jobs_tail = NULL; }
+        int stop = jobs_stop;
         pthread_mutex_unlock(&jobs_mu);
-        if (!j) return NULL;           /* stopping and drained */
-        j->fn(j->arg);
-        free(j);
+        if (!j && stop) return NULL;   /* stopping and drained */
+        if (j) { j->fn(j->arg); free(j); continue; }
+        kb_sync(g_chat.kb);
+        next_sync = time_mono_us() + (int64_t)sync_every_s * 1000000;
     }
 }
 
@@ -106,6 +123,7 @@ int api_chat_init(char *err, size_t errlen)
     g_chat.default_model = c->openai_model ? c->openai_model : "gpt-4o-mini";
     g_chat.models = c->openai_models && *c->openai_models ? c->openai_models : g_chat.default_model;
     g_chat.anon_per_min = (int)env_long("CHAT_ANON_PER_MIN", 10, 0, 100000);
+    sync_every_s = (int)env_long("KB_SYNC_S", 30, 0, 86400);
     int has_key = c->openai_api_key && *c->openai_api_key;
     int has_url = c->openai_base_url && *c->openai_base_url;
     g_chat.llm_cfg = (llm_config_t){
@@ -129,6 +147,20 @@ int api_chat_init(char *err, size_t errlen)
                  g_chat.default_model, g_chat.models, g_chat.embedding_model ? ", dense retrieval on" : "");
     } else {
         log_info("chat: no LLM configured (OPENAI_API_KEY/OPENAI_BASE_URL); answers are extractive");
+    }
+    /* Opt-in alternative embedding source: the CLIP text encoder, when its weights exist. */
+    const char *ke = getenv("KB_EMBEDDINGS");
+    if (!g_chat.embedding_model && ke && !strcmp(ke, "clip")) {
+        buf_t cdir = {0};
+        if (c->clip_model && *c->clip_model) buf_puts(&cdir, c->clip_model);
+        else buf_printf(&cdir, "%s/clip-vit-base-patch32", c->model_dir ? c->model_dir : "./models");
+        char cerr[256];
+        g_chat.clip = kb_clip_open(cdir.data, cerr, sizeof cerr);
+        if (g_chat.clip) {
+            kb_set_embedder(g_chat.kb, kb_clip_embed, g_chat.clip);
+            log_info("kb: dense retrieval with the CLIP text encoder from %s", cdir.data);
+        } else log_warn("kb: KB_EMBEDDINGS=clip but %s; using BM25 only", cerr);
+        buf_free(&cdir);
     }
     const char *kd = getenv("RODEO_KNOWLEDGE_DIR");
     load_starter(kd && *kd ? kd : "content/knowledge");
@@ -158,6 +190,7 @@ void api_chat_shutdown(void)
         if (kb_save(g_chat.kb, err, sizeof err) != 0) log_warn("kb: save failed: %s", err);
         kb_close(g_chat.kb);
     }
+    kb_clip_close(g_chat.clip);
     memset(&g_chat, 0, sizeof g_chat);
 }
 

@@ -50,6 +50,7 @@ struct kb {
     bm25_t        *bm25;
     vindex_t      *vx;           /* dense vectors (cosine), NULL until the first vector */
     int            vx_dim;
+    int64_t        sig_docs, sig_max;   /* store signature at the last load */
     kb_embed_fn    embed;
     void          *embed_ud;
 };
@@ -386,7 +387,9 @@ kb_t *kb_open_store(store_t *st, const char *index_dir, char *err, size_t errlen
     kb_t *kb = kb_new(index_dir, err, errlen);
     if (!kb) return NULL;
     kb->store = st;
-    if (store_kb_load(st, load_doc_cb, load_chunk_cb, kb) != STORE_OK) {
+    /* Signature first: a change racing with the load is then seen by the next kb_sync. */
+    if (store_kb_signature(st, &kb->sig_docs, &kb->sig_max) != STORE_OK ||
+        store_kb_load(st, load_doc_cb, load_chunk_cb, kb) != STORE_OK) {
         snprintf(err, errlen, "cannot load the knowledge base from the store");
         kb_close(kb);
         return NULL;
@@ -396,6 +399,34 @@ kb_t *kb_open_store(store_t *st, const char *index_dir, char *err, size_t errlen
     else kb_reindex(kb);
     vx_build(kb);
     return kb;
+}
+
+int kb_sync(kb_t *kb)
+{
+    if (!kb->store) return 0;
+    int64_t nd, mx;
+    if (store_kb_signature(kb->store, &nd, &mx) != STORE_OK) return -1;
+    pthread_rwlock_rdlock(&kb->lock);
+    int same = nd == kb->sig_docs && mx == kb->sig_max;
+    pthread_rwlock_unlock(&kb->lock);
+    if (same) return 0;
+    /* Load a fresh copy outside the lock (searches go on), then swap the contents. */
+    char err[200];
+    kb_t *fresh = kb_open_store(kb->store, NULL, err, sizeof err);
+    if (!fresh) { log_warn("kb: sync failed: %s", err); return -1; }
+    pthread_rwlock_wrlock(&kb->lock);
+    kb_t old = *kb;
+    kb->docs = fresh->docs; kb->ndocs = fresh->ndocs; kb->docs_cap = fresh->docs_cap;
+    kb->chunks = fresh->chunks; kb->nchunks = fresh->nchunks; kb->chunks_cap = fresh->chunks_cap;
+    kb->bm25 = fresh->bm25; kb->vx = fresh->vx; kb->vx_dim = fresh->vx_dim;
+    kb->sig_docs = fresh->sig_docs; kb->sig_max = fresh->sig_max;
+    fresh->docs = old.docs; fresh->ndocs = old.ndocs; fresh->docs_cap = old.docs_cap;
+    fresh->chunks = old.chunks; fresh->nchunks = old.nchunks; fresh->chunks_cap = old.chunks_cap;
+    fresh->bm25 = old.bm25; fresh->vx = old.vx;
+    pthread_rwlock_unlock(&kb->lock);
+    kb_close(fresh);   /* frees the old contents */
+    log_info("kb: reloaded from the store (%zu documents, %zu chunks)", kb->ndocs, kb->nchunks);
+    return 1;
 }
 
 void kb_close(kb_t *kb)

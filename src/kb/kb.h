@@ -49,6 +49,10 @@ kb_t *kb_open(const char *dir, char *err, size_t errlen);
  * snapshot. Chunk ids are the store's. */
 struct store;
 kb_t *kb_open_store(struct store *st, const char *index_dir, char *err, size_t errlen);
+/* Store mode: picks up documents other processes added, replaced or removed since the last
+ * load (a cheap signature query; a full reload only when it changed). Returns 1 when it
+ * reloaded, 0 when nothing changed (or not in store mode), -1 on a store error. */
+int   kb_sync(kb_t *kb);
 void  kb_close(kb_t *kb);
 void  kb_set_embedder(kb_t *kb, kb_embed_fn fn, void *ud);
 

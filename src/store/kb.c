@@ -128,3 +128,14 @@ int store_kb_load(store_t *st, store_kb_doc_fn on_doc, store_kb_chunk_fn on_chun
     db_result_free(ch);
     return STORE_OK;
 }
+
+int store_kb_signature(store_t *st, int64_t *ndocs, int64_t *max_id)
+{
+    db_result_t *r;
+    int rc = db_pool_query(store_pool(st), "SELECT count(*), COALESCE(max(id), 0) FROM kb_documents", NULL, 0, &r);
+    if (rc != DB_OK) return STORE_ERROR;
+    *ndocs = db_get_int64(r, 0, 0);
+    *max_id = db_get_int64(r, 0, 1);
+    db_result_free(r);
+    return STORE_OK;
+}

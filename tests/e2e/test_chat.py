@@ -316,3 +316,26 @@ def test_kb_admin_api(srv):
     assert srv.delete("/api/admin/kb/documents?source=custom/mutton.md", token=adm).status == 200
     check_error(srv.delete("/api/admin/kb/documents?source=custom/mutton.md", token=adm), 404)
     assert srv.get("/api/admin/kb/search?q=zorblax", token=adm).json()["results"] == []
+
+
+def test_kb_edits_reach_other_processes(srv):
+    """Two `rodeo serve` processes on one database: a document ingested through one is
+    answered from by the other after its periodic refresh (KB_SYNC_S=1 there)."""
+    import harness
+    other = harness.Server(env=dict(SERVER_ENV, RODEO_DATA_DIR=srv.env["RODEO_DATA_DIR"], KB_SYNC_S="1",
+                                    JWT_SECRET=srv.env["JWT_SECRET"]))
+    other.start()
+    try:
+        adm = _admin(srv)
+        doc = {"source": "custom/quokka.md", "text": "# Quokka roping\n\nThe quokkaflip loop is imaginary."}
+        assert srv.post("/api/admin/kb/documents", doc, token=adm).status == 201
+        deadline = time.time() + 5
+        found = False
+        while time.time() < deadline and not found:
+            r = other.get("/api/admin/kb/search?q=quokkaflip", token=adm).json()
+            found = bool(r["results"]) and r["results"][0]["source"] == "custom/quokka.md"
+            time.sleep(0.2)
+        assert found
+        assert srv.delete("/api/admin/kb/documents?source=custom/quokka.md", token=adm).status == 200
+    finally:
+        other.cleanup()

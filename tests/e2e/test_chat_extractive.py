@@ -7,7 +7,7 @@ import socket
 import harness
 from harness import check_error
 
-SERVER_ENV = {"OPENAI_API_KEY": "", "OPENAI_BASE_URL": ""}
+SERVER_ENV = {"OPENAI_API_KEY": "", "OPENAI_BASE_URL": "", "CHAT_ANON_PER_MIN": "3"}
 
 
 def test_extractive_answer_raw(srv):
@@ -57,3 +57,15 @@ def test_unreachable_llm_is_a_clean_error(_):
     finally:
         srv.cleanup()
 
+
+
+def test_anonymous_chat_is_limited_harder(srv):
+    """CHAT_ANON_PER_MIN=3 here: anonymous callers get 429 with Retry-After after 3 chats a
+    minute (one was spent above), signed-in callers keep the route's budget."""
+    body = {"messages": [{"role": "user", "content": "barrel pattern"}]}
+    codes = [srv.post("/api/chat", body).status for _ in range(4)]
+    assert codes.count(429) >= 2 and codes[0] == 200, codes
+    r = srv.post("/api/chat", body)
+    d = check_error(r, 429, "rate_limited")
+    assert int(r.headers["retry-after"]) >= 1 and "sign in" in d["detail"]
+    assert srv.post("/api/chat", body, token=srv.token()).status == 200

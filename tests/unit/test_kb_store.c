@@ -108,3 +108,41 @@ TEST(store_kb_persists_across_processes)
     free(dir2);
     store_close(st);
 }
+
+TEST(store_kb_sync_picks_up_other_processes_edits)
+{
+    store_t *st = fixture_store_open();
+    REQUIRE(st);
+    char err[256], tag[17], source[64], word[32];
+    uint8_t rnd[8];
+    random_bytes(rnd, sizeof rnd);
+    hex_encode(rnd, sizeof rnd, tag);
+    snprintf(source, sizeof source, "sync/%s.md", tag);
+    snprintf(word, sizeof word, "qx%s", tag);
+    kb_t *a = kb_open_store(st, NULL, err, sizeof err), *b = kb_open_store(st, NULL, err, sizeof err);
+    REQUIRE(a && b);
+    CHECK_INT(kb_sync(b), 0);                             /* nothing changed yet */
+    buf_t doc = {0};
+    buf_printf(&doc, "# Sync\n\nThe %s rope is new.\n", word);
+    REQUIRE(kb_ingest_text(a, source, doc.data, doc.len, NULL, NULL, err, sizeof err) == 0);
+    kb_hit_t *h;
+    CHECK_INT(kb_search(b, word, 3, &h), 0);              /* b has not looked yet */
+    kb_hits_free(h, 0);
+    CHECK_INT(kb_sync(b), 1);
+    size_t n = kb_search(b, word, 3, &h);
+    REQUIRE(n == 1);
+    CHECK_STR(h[0].source, source);
+    kb_hits_free(h, n);
+    CHECK_INT(kb_sync(b), 0);
+    CHECK_INT(kb_remove(a, source), 0);
+    CHECK_INT(kb_sync(b), 1);
+    CHECK_INT(kb_search(b, word, 3, &h), 0);
+    kb_hits_free(h, 0);
+    kb_close(a);
+    kb_close(b);
+    kb_t *plain = kb_open(NULL, err, sizeof err);
+    CHECK_INT(kb_sync(plain), 0);                          /* not in store mode */
+    kb_close(plain);
+    buf_free(&doc);
+    store_close(st);
+}
