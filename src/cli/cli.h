@@ -13,6 +13,7 @@ typedef struct {
 int cmd_serve(int argc, char **argv);
 int cmd_migrate(int argc, char **argv);
 int cmd_user(int argc, char **argv);
+int cmd_models(int argc, char **argv);
 
 /* Shared by commands: loads g_config from the environment and sets up logging; prints the
  * error and returns -1 on bad configuration. */

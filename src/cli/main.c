@@ -7,6 +7,7 @@
 
 static const cli_command_t commands[] = {
     /* one line per command: {"name", cmd_name, "summary"} */
+    {"models", cmd_models, "list / pull / verify model weight files"},
 };
 #define NCOMMANDS (sizeof commands / sizeof *commands)
 
