@@ -1,8 +1,8 @@
-"""store_peer.py — the Python peers for bench/store.sh: the same store calls done the way the
+"""store_peer.py — the Python peers for bench/store/run.sh: the same store calls done the way the
 original service did them (SQLAlchemy ORM, one Session per request) and with the stdlib sqlite3
 module running our SQL. Same schema shape, same pragmas (WAL, synchronous=NORMAL), same data,
 results built into dicts with ISO-8601 timestamps (what our calls return as jansson objects).
-Usage: /usr/bin/python3 bench/store_peer.py [ops-per-round]"""
+Usage: /usr/bin/python3 bench/store/store_peer.py [ops-per-round]"""
 import datetime, os, sqlite3, statistics, sys, tempfile, time
 
 from sqlalchemy import (BigInteger, Column, ForeignKey, Integer, String, Text, create_engine, event)

@@ -1,7 +1,7 @@
 /* store_bench.c — per-call cost of the hot store functions (the ones behind the API's
  * throughput targets), on SQLite by default or on DATABASE_URL. Prints one line per
  * operation: median µs/op over several rounds, and ops/s with 1 and 2 threads.
- * Build and run through bench/store.sh. */
+ * Build and run through bench/store/run.sh. */
 #include "store/store.h"
 #include "core/timeutil.h"
 #include <pthread.h>

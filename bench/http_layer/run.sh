@@ -1,22 +1,22 @@
 #!/bin/sh
-# bench/http.sh — requests/s of the HTTP layer on a trivial JSON route (GET /health) with
+# bench/http_layer/run.sh — requests/s of the HTTP layer on a trivial JSON route (GET /health) with
 # wrk -t2 -c64, against FastAPI+uvicorn serving the same route, runs interleaved.
-# Usage: bench/http.sh [seconds per run, default 5] [rounds, default 3]
+# Usage: bench/http_layer/run.sh [seconds per run, default 5] [rounds, default 3]
 set -eu
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 SECS=${1:-5}
 ROUNDS=${2:-3}
 PY=/usr/bin/python3
 make -s -j2 build/librodeo.a >/dev/null
 PKGS="libmicrohttpd jansson sqlite3 libpq hiredis libcurl openssl libargon2 libpng libwebp libexif openblas"
-cc -O2 -std=c11 -D_GNU_SOURCE -pthread -Isrc $(pkg-config --cflags jansson) bench/http_server.c \
+cc -O2 -std=c11 -D_GNU_SOURCE -pthread -Isrc $(pkg-config --cflags jansson) bench/http_layer/http_server.c \
    build/librodeo.a -o build/bench_http_server $(pkg-config --libs $PKGS) -ljpeg -lhpdf -lgumbo -lm
 PORT_C=18401; PORT_L=18402; PORT_P=18403
 # C server, access log on (to /dev/null: the formatting and write are counted) and a
 # rate-limited copy (every request does a kv_incr_window).
 LOG_LEVEL=info build/bench_http_server $PORT_C 2 >/dev/null 2>&1 & C_PID=$!
 LOG_LEVEL=info build/bench_http_server $PORT_L 2 100000000 >/dev/null 2>&1 & L_PID=$!
-(cd bench && $PY -m uvicorn http_peer:app --port $PORT_P --log-level warning --no-access-log) >/dev/null 2>&1 & P_PID=$!
+(cd bench/http_layer && $PY -m uvicorn http_peer:app --port $PORT_P --log-level warning --no-access-log) >/dev/null 2>&1 & P_PID=$!
 trap 'kill $C_PID $L_PID $P_PID 2>/dev/null' EXIT
 sleep 2
 # run PORT PID -> "rps cpu_us_per_request": the server's own CPU time per request is the

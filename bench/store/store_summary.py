@@ -1,4 +1,4 @@
-"""store_summary.py — reads bench/store.sh output on stdin and prints a markdown table: per
+"""store_summary.py — reads bench/store/run.sh output on stdin and prints a markdown table: per
 operation the median over rounds (wall time, or thread CPU time with --cpu) of the C store's µs/op, of each Python peer's, and the median
 of the per-round ratios (peer / ours; > 1 means we are faster). Ratios are taken within a
 round because the machine is shared and noisy."""
