@@ -7,6 +7,7 @@
 #include "store/db_driver.h"
 #include "core/buf.h"
 #include <pthread.h>
+#include <stdbool.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,9 +16,57 @@
 #define SQLITE_BUSY_TIMEOUT_MS 10000
 #define MAX_PARAMS 64
 
+/* One writer at a time per database file inside this process. SQLite allows a single
+ * writer; without this gate, concurrent writers meet SQLITE_BUSY and the busy handler sleeps
+ * in 1-25 ms steps, which is what the write latency tail was made of. A mutex hands the write
+ * lock over as soon as it is free. Other processes sharing the file still meet the busy
+ * handler. A connection takes the gate at its first write (or BEGIN IMMEDIATE) and gives it
+ * back once it is in autocommit mode again (statement done, COMMIT or ROLLBACK). */
+#define MAX_GATES 32
+typedef struct {
+    char           *path;
+    int             refs;
+    pthread_mutex_t mu;
+} write_gate_t;
+static write_gate_t gates[MAX_GATES];
+static pthread_mutex_t gates_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static write_gate_t *gate_acquire(const char *path)
+{
+    write_gate_t *g = NULL, *free_slot = NULL;
+    pthread_mutex_lock(&gates_mu);
+    for (int i = 0; i < MAX_GATES && !g; i++) {
+        if (gates[i].refs && !strcmp(gates[i].path, path)) g = &gates[i];
+        else if (!gates[i].refs && !free_slot) free_slot = &gates[i];
+    }
+    if (!g && free_slot) {
+        g = free_slot;
+        free(g->path);
+        g->path = xstrdup(path);
+        pthread_mutex_init(&g->mu, NULL);
+    }
+    if (g) g->refs++;
+    pthread_mutex_unlock(&gates_mu);
+    return g;   /* NULL only past MAX_GATES open files: then the busy handler alone serialises */
+}
+
+static void gate_release(write_gate_t *g)
+{
+    if (!g) return;
+    pthread_mutex_lock(&gates_mu);
+    if (--g->refs == 0) {
+        pthread_mutex_destroy(&g->mu);
+        free(g->path);
+        g->path = NULL;
+    }
+    pthread_mutex_unlock(&gates_mu);
+}
+
 typedef struct {
     sqlite3        *db;
     db_stmt_cache_t cache;
+    write_gate_t   *gate;
+    bool            holds_gate;
     char            err[512];
 } sq_conn_t;
 
@@ -69,6 +118,7 @@ static void *sq_connect(const char *target, char *err, size_t errlen)
     sq_conn_t *c = xcalloc(1, sizeof *c);
     c->db = db;
     c->cache.free_fn = stmt_free;
+    c->gate = gate_acquire(target);
     return c;
 }
 
@@ -77,7 +127,9 @@ static void sq_disconnect(void *h)
     sq_conn_t *c = h;
     if (!c) return;
     db_stmt_cache_clear(&c->cache);
-    sqlite3_close(c->db);
+    sqlite3_close(c->db);                 /* rolls back an open transaction */
+    if (c->holds_gate) pthread_mutex_unlock(&c->gate->mu);
+    gate_release(c->gate);
     free(c);
 }
 
@@ -160,6 +212,11 @@ static int sq_run(void *h, const char *sql, const db_value_t *params, int n, db_
         if (c->cache.count >= DB_STMT_CACHE_MAX) db_stmt_cache_clear(&c->cache);
         db_stmt_cache_put(&c->cache, sql, st);
     }
+    if (c->gate && !c->holds_gate &&
+        (!sqlite3_stmt_readonly(st) || !strncmp(sql, "BEGIN IMMEDIATE", 15))) {
+        pthread_mutex_lock(&c->gate->mu);
+        c->holds_gate = true;
+    }
     int res = bind_params(c, st, params, n);
     if (res == DB_OK) {
         /* Columns are named even when no row comes back (an empty result still has a shape). */
@@ -180,6 +237,10 @@ static int sq_run(void *h, const char *sql, const db_value_t *params, int n, db_
     }
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
+    if (c->holds_gate && sqlite3_get_autocommit(c->db)) {
+        c->holds_gate = false;
+        pthread_mutex_unlock(&c->gate->mu);
+    }
     return res;
 }
 
