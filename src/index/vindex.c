@@ -566,22 +566,7 @@ void vindex_stats(const vindex_t *cv, vindex_stats_t *o)
 /* ---- filters ---- */
 int vindex_filter_match(const vindex_filter_t *f, uint64_t id, const vindex_attrs_t *a)
 {
-    if (!f) return 1;
-    if (f->n_categories) {
-        size_t i = 0;
-        while (i < f->n_categories && f->categories[i] != a->category) i++;
-        if (i == f->n_categories) return 0;
-    }
-    if (f->n_brands) {
-        size_t i = 0;
-        while (i < f->n_brands && f->brands[i] != a->brand) i++;
-        if (i == f->n_brands) return 0;
-    }
-    if (f->has_price && !(a->price >= f->price_min && a->price <= f->price_max)) return 0;
-    if ((a->flags & f->flags_all) != f->flags_all) return 0;
-    if (a->flags & f->flags_none) return 0;
-    if (f->pred && !f->pred(id, a, f->pred_ctx)) return 0;
-    return 1;
+    return vfilter_match(f, id, a);
 }
 
 int vindex_filter_slot(const vindex_t *v, const vmeta_t *mt, const vindex_filter_t *f)

@@ -31,7 +31,8 @@ static size_t heap_to_hits(const vindex_t *v, const vtab_t *t, vpair_t *h, size_
 static inline int keep_slot(const vindex_t *v, const vtab_t *t, uint32_t s, const vindex_filter_t *f)
 {
     if (!f) return __atomic_load_n(vindex_node_state(v, t, s), __ATOMIC_RELAXED) == SLOT_LIVE;
-    return vindex_filter_slot(v, vindex_meta(v, t, s), f);
+    const vmeta_t *mt = vindex_meta(v, t, s);
+    return vindex_slot_live(mt) && vfilter_match(f, mt->id, &mt->attrs);
 }
 
 size_t vflat_search(const vindex_t *v, vscratch_t *s, const float *q, size_t k,
