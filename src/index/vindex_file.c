@@ -286,16 +286,20 @@ vindex_t *vindex_load(const char *path, char *err, size_t errlen)
         nt->cap = cap;
         nt->nodes = calloc(cap, sizeof *nt->nodes); nt->meta = calloc(cap, sizeof *nt->meta);
         nt->up = calloc(cap, sizeof *nt->up); nt->vec = calloc(cap, sizeof *nt->vec);
+        nt->fattr = calloc(cap, sizeof *nt->fattr);
         nt->retired = t;
         v->tab = nt;
-        if (!nt->nodes || !nt->meta || !nt->up || !nt->vec) return fail(v, err, errlen, path, "out of memory");
+        if (!nt->nodes || !nt->meta || !nt->up || !nt->vec || !nt->fattr)
+            return fail(v, err, errlen, path, "out of memory");
         for (size_t c = 0; c < nch; c++) {
             size_t rows = n - c * per < per ? n - c * per : per;
             char *cn = nodes + c * per * v->stride;
             vmeta_t *cm = meta + c * per;
             float *cv = p.quant == VINDEX_QUANT_INT8 ? (float *)(base + h.sec[2].off) + c * per * v->dim : NULL;
             nt->up[c] = calloc(per, sizeof(uint32_t *));
-            if (!nt->up[c]) return fail(v, err, errlen, path, "out of memory");
+            nt->fattr[c] = calloc(per, sizeof(vindex_attrs_t));
+            if (!nt->up[c] || !nt->fattr[c]) return fail(v, err, errlen, path, "out of memory");
+            for (size_t r = 0; r < rows; r++) nt->fattr[c][r] = cm[r].attrs;
             if (rows < per) {
                 void *nn = NULL;
                 if (posix_memalign(&nn, 64, per * v->stride)) return fail(v, err, errlen, path, "out of memory");

@@ -33,6 +33,8 @@ typedef struct vtab {
     vmeta_t **meta;
     float **vec;            /* fp32 vectors when quantised, else NULL */
     uint32_t ***up;         /* per slot: upper links, level*(1+m) uint32, or NULL */
+    vindex_attrs_t **fattr; /* dense copy of the attrs (16 B/slot, always heap): filtered
+                               scans read 2x fewer bytes than through meta */
     struct vtab *retired;   /* previous, smaller table (kept for readers) */
 } vtab_t;
 
@@ -158,6 +160,25 @@ static inline int vfilter_match(const vindex_filter_t *f, uint64_t id, const vin
     if ((a->flags & f->flags_all) != f->flags_all) return 0;
     if (a->flags & f->flags_none) return 0;
     if (f->pred && !f->pred(id, a, f->pred_ctx)) return 0;
+    return 1;
+}
+
+/* The filter without its predicate (no id needed), for the dense attribute scan. */
+static inline int vfilter_match_attrs(const vindex_filter_t *f, const vindex_attrs_t *a)
+{
+    if (f->n_categories) {
+        size_t i = 0;
+        while (i < f->n_categories && f->categories[i] != a->category) i++;
+        if (i == f->n_categories) return 0;
+    }
+    if (f->n_brands) {
+        size_t i = 0;
+        while (i < f->n_brands && f->brands[i] != a->brand) i++;
+        if (i == f->n_brands) return 0;
+    }
+    if (f->has_price && !(a->price >= f->price_min && a->price <= f->price_max)) return 0;
+    if ((a->flags & f->flags_all) != f->flags_all) return 0;
+    if (a->flags & f->flags_none) return 0;
     return 1;
 }
 
