@@ -4,7 +4,7 @@
 # parameters (M, ef_construction), same build threads, single-thread search; engines are
 # interleaved over ROUNDS so machine noise hits all of them alike. Raw JSON lines go to
 # $OUT/results.jsonl; summarise.py turns them into bench/results/index.md.
-# usage: bench/index/run.sh [N=100000] [ROUNDS=2]   (env: DATA, OUT, THREADS, EFS)
+# usage: bench/index/run.sh [N=100000] [ROUNDS=2]   (env: DATA, OUT, THREADS, EFS, SKIP_PY=1)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 N=${1:-100000}; ROUNDS=${2:-2}
@@ -27,7 +27,7 @@ for r in $(seq 1 "$ROUNDS"); do
   if [ "$r" = 1 ]; then
     "$OUT/vbench" "$DATA" --threads "$THREADS" --efs "$EFS" --snapshot "$OUT/rodeo.rvx" >> "$R"
     "$OUT/vbench" "$DATA" --quant int8 --threads "$THREADS" --efs "$EFS" --snapshot "$OUT/rodeo-int8.rvx" >> "$R"
-    /usr/bin/python3 bench/index/py_peers.py "$DATA" 16 200 "$THREADS" "$EFS" 1 >> "$R"
+    [ -n "${SKIP_PY:-}" ] || /usr/bin/python3 bench/index/py_peers.py "$DATA" 16 200 "$THREADS" "$EFS" 1 >> "$R"
   else
     "$OUT/vbench" "$DATA" --efs "$EFS" --skip-extra --load "$OUT/rodeo.rvx" >> "$R"
     "$OUT/vbench" "$DATA" --efs "$EFS" --skip-extra --load "$OUT/rodeo-int8.rvx" >> "$R"

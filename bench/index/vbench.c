@@ -75,7 +75,8 @@ int main(int argc, char **argv)
     if (load) {
         v = vindex_load(load, err, sizeof err);
         if (!v) { fprintf(stderr, "vbench: %s\n", err); return 1; }
-        name = vindex_params(v)->quant ? "rodeo-int8" : "rodeo";
+        quant = vindex_params(v)->quant == VINDEX_QUANT_INT8;
+        name = quant ? "rodeo-int8" : "rodeo";
         goto search;
     }
     v = vindex_create(&p, err, sizeof err);

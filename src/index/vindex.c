@@ -127,11 +127,12 @@ void vindex_free(vindex_t *v)
             if (t->nodes && !in_map(v, t->nodes[c])) free(t->nodes[c]);
             if (t->meta && !in_map(v, t->meta[c])) free(t->meta[c]);
             if (t->vec && !in_map(v, t->vec[c])) free(t->vec[c]);
+            if (t->fattr) free(t->fattr[c]);
         }
     }
     while (t) {
         vtab_t *r = t->retired;
-        free(t->nodes); free(t->meta); free(t->vec); free(t->up);
+        free(t->nodes); free(t->meta); free(t->vec); free(t->up); free(t->fattr);
         free(t);
         t = r;
     }
@@ -169,8 +170,9 @@ int vindex_grow_to(vindex_t *v, size_t n)
         nt->meta = calloc(cap, sizeof *nt->meta);
         nt->up = calloc(cap, sizeof *nt->up);
         nt->vec = calloc(cap, sizeof *nt->vec);
-        if (!nt->nodes || !nt->meta || !nt->up || !nt->vec) {
-            free(nt->nodes); free(nt->meta); free(nt->up); free(nt->vec); free(nt);
+        nt->fattr = calloc(cap, sizeof *nt->fattr);
+        if (!nt->nodes || !nt->meta || !nt->up || !nt->vec || !nt->fattr) {
+            free(nt->nodes); free(nt->meta); free(nt->up); free(nt->vec); free(nt->fattr); free(nt);
             return -1;
         }
         if (t->cap) {
@@ -178,6 +180,7 @@ int vindex_grow_to(vindex_t *v, size_t n)
             memcpy(nt->meta, t->meta, t->cap * sizeof *nt->meta);
             memcpy(nt->up, t->up, t->cap * sizeof *nt->up);
             memcpy(nt->vec, t->vec, t->cap * sizeof *nt->vec);
+            memcpy(nt->fattr, t->fattr, t->cap * sizeof *nt->fattr);
         }
         nt->retired = t;
         __atomic_store_n(&v->tab, nt, __ATOMIC_RELEASE);
@@ -190,14 +193,15 @@ int vindex_grow_to(vindex_t *v, size_t n)
         if (posix_memalign(&nodes, 64, per * v->stride)) return -1;
         vmeta_t *meta = calloc(per, sizeof *meta);
         uint32_t **up = calloc(per, sizeof *up);
+        vindex_attrs_t *fa = calloc(per, sizeof *fa);
         float *vec = NULL;
         if (v->p.quant == VINDEX_QUANT_INT8) vec = malloc(per * v->dim * sizeof(float));
-        if (!meta || !up || (v->p.quant == VINDEX_QUANT_INT8 && !vec)) {
-            free(nodes); free(meta); free(up); free(vec);
+        if (!meta || !up || !fa || (v->p.quant == VINDEX_QUANT_INT8 && !vec)) {
+            free(nodes); free(meta); free(up); free(vec); free(fa);
             return -1;
         }
         /* Chunks are only reachable for slots < n_slots, which is published later. */
-        t->meta[c] = meta; t->up[c] = up; t->vec[c] = vec; t->nodes[c] = nodes;
+        t->meta[c] = meta; t->up[c] = up; t->vec[c] = vec; t->nodes[c] = nodes; t->fattr[c] = fa;
     }
     return 0;
 }
@@ -383,6 +387,7 @@ int vindex_insert_prepared(vindex_t *v, uint64_t id, const float *x, const vinde
     vmeta_t *mt = vindex_meta(v, t, (uint32_t)slot);
     mt->id = id;
     mt->attrs = *a;
+    t->fattr[slot >> v->chunk_shift][slot & v->chunk_mask] = *a;
     mt->level = level;
     __atomic_store_n(&mt->state, SLOT_LIVE, __ATOMIC_RELAXED);
     char *node = vindex_node(v, t, (uint32_t)slot);
@@ -545,7 +550,7 @@ void vindex_stats(const vindex_t *cv, vindex_stats_t *o)
         size_t b = per * (v->stride + sizeof(vmeta_t) + sizeof(void *)) +
                    (t->vec[c] ? per * v->dim * sizeof(float) : 0);
         if (in_map(v, t->nodes[c])) mapped += per * v->stride; else heap += per * v->stride;
-        heap += per * (sizeof(vmeta_t) + sizeof(void *));
+        heap += per * (sizeof(vmeta_t) + sizeof(void *) + sizeof(vindex_attrs_t));
         if (t->vec[c]) {
             if (in_map(v, t->vec[c])) mapped += per * v->dim * sizeof(float);
             else heap += per * v->dim * sizeof(float);
@@ -566,22 +571,7 @@ void vindex_stats(const vindex_t *cv, vindex_stats_t *o)
 /* ---- filters ---- */
 int vindex_filter_match(const vindex_filter_t *f, uint64_t id, const vindex_attrs_t *a)
 {
-    if (!f) return 1;
-    if (f->n_categories) {
-        size_t i = 0;
-        while (i < f->n_categories && f->categories[i] != a->category) i++;
-        if (i == f->n_categories) return 0;
-    }
-    if (f->n_brands) {
-        size_t i = 0;
-        while (i < f->n_brands && f->brands[i] != a->brand) i++;
-        if (i == f->n_brands) return 0;
-    }
-    if (f->has_price && !(a->price >= f->price_min && a->price <= f->price_max)) return 0;
-    if ((a->flags & f->flags_all) != f->flags_all) return 0;
-    if (a->flags & f->flags_none) return 0;
-    if (f->pred && !f->pred(id, a, f->pred_ctx)) return 0;
-    return 1;
+    return vfilter_match(f, id, a);
 }
 
 int vindex_filter_slot(const vindex_t *v, const vmeta_t *mt, const vindex_filter_t *f)

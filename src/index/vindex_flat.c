@@ -31,7 +31,11 @@ static size_t heap_to_hits(const vindex_t *v, const vtab_t *t, vpair_t *h, size_
 static inline int keep_slot(const vindex_t *v, const vtab_t *t, uint32_t s, const vindex_filter_t *f)
 {
     if (!f) return __atomic_load_n(vindex_node_state(v, t, s), __ATOMIC_RELAXED) == SLOT_LIVE;
-    return vindex_filter_slot(v, vindex_meta(v, t, s), f);
+    /* dense attrs first; meta (state, id for the predicate) only for the few that pass */
+    const vindex_attrs_t *a = &t->fattr[s >> v->chunk_shift][s & v->chunk_mask];
+    if (!vfilter_match_attrs(f, a)) return 0;
+    const vmeta_t *mt = vindex_meta(v, t, s);
+    return vindex_slot_live(mt) && (!f->pred || f->pred(mt->id, a, f->pred_ctx));
 }
 
 size_t vflat_search(const vindex_t *v, vscratch_t *s, const float *q, size_t k,

@@ -9,7 +9,7 @@
  * linked already but are outside its visited array).
  *
  * Speed: the level-0 loop first collects a node's unvisited neighbours, then prefetches each
- * neighbour's record (links + code) two neighbours ahead of the distance being computed, so
+ * neighbour's record (links + code) a few neighbours ahead of the distance being computed, so
  * memory latency overlaps with arithmetic; visited marks are 16-bit epoch tags (no clearing
  * per query); heaps are flat arrays in per-thread scratch. */
 #include "index/vindex_impl.h"
@@ -26,19 +26,16 @@ static inline uint32_t *links_at(const vindex_t *v, const vtab_t *t, uint32_t s,
     return level == 0 ? vindex_links0(v, t, s) : vindex_links_up(v, t, s, level);
 }
 
-static int pf_ahead = 2, pf_lines = 1 << 30;
-__attribute__((constructor)) static void pf_init(void)
-{
-    const char *a = getenv("RODEO_PF_AHEAD"), *l = getenv("RODEO_PF_LINES");
-    if (a) pf_ahead = atoi(a);
-    if (l) pf_lines = atoi(l);
-}
+/* How many neighbours ahead of the distance being computed their records are prefetched
+ * (whole record: links + code). Measured at 100k x 512 fp32, ef 24, one thread, on the shared
+ * 2-core bench machine: 4 ahead gave the best median QPS (8.5k vs 8.3k for 2 ahead and for
+ * first-line-only prefetching); differences were within noise, see bench/results/index.md. */
+#define PF_AHEAD 4
 
 static inline void prefetch_record(const vindex_t *v, const vtab_t *t, uint32_t s)
 {
     const char *p = vindex_node(v, t, s);
     size_t end = v->code_off + v->code_bytes;
-    if (end > (size_t)pf_lines * 64) end = (size_t)pf_lines * 64;
     for (size_t o = 0; o < end; o += 64) _mm_prefetch(p + o, _MM_HINT_T0);
 }
 
@@ -128,10 +125,9 @@ search_layer_k(const vindex_t *v, const vtab_t *t, vscratch_t *s, const vquery_t
             tags[n] = ep;
             nb[k++] = n;
         }
-        uint32_t ahead = (uint32_t)pf_ahead;
-        for (uint32_t j = 0; j < k && j < ahead; j++) prefetch_record(v, t, nb[j]);
+        for (uint32_t j = 0; j < k && j < PF_AHEAD; j++) prefetch_record(v, t, nb[j]);
         for (uint32_t j = 0; j < k; j++) {
-            if (j + ahead < k) prefetch_record(v, t, nb[j + ahead]);
+            if (j + PF_AHEAD < k) prefetch_record(v, t, nb[j + PF_AHEAD]);
             uint32_t n = nb[j];
             float d = gdist_k(v, q, vindex_code(v, t, n), kind);
             if (nr < ef || d < lower) {
