@@ -87,6 +87,12 @@ static int embed_fn(const char *text, float **vec, int *dim, void *ud)
     return 0;
 }
 
+static void backfill_job(void *arg)
+{
+    (void)arg;
+    kb_backfill_vectors(g_chat.kb);
+}
+
 static long env_long(const char *name, long def, long lo, long hi)
 {
     const char *v = getenv(name);
@@ -169,6 +175,8 @@ int api_chat_init(char *err, size_t errlen)
     worker_running = pthread_create(&worker, NULL, worker_main, NULL) == 0;
     pthread_mutex_unlock(&jobs_mu);
     if (!worker_running) { snprintf(err, errlen, "cannot start chat worker thread"); return -1; }
+    /* Chunks stored before embeddings were enabled get their vectors in the background. */
+    if (g_chat.embedding_model || g_chat.clip) chat_defer(backfill_job, NULL);
     return 0;
 }
 
