@@ -453,7 +453,7 @@ void kb_set_embedder(kb_t *kb, kb_embed_fn fn, void *ud)
     pthread_rwlock_unlock(&kb->lock);
 }
 
-size_t kb_backfill_vectors(kb_t *kb)
+size_t kb_backfill_vectors(kb_t *kb, atomic_int *stop)
 {
     pthread_rwlock_rdlock(&kb->lock);
     kb_embed_fn embed = kb->embed;
@@ -468,7 +468,7 @@ size_t kb_backfill_vectors(kb_t *kb)
     for (size_t i = 0; i < n; i++) {
         float *v = NULL;
         int dim = 0;
-        if (embed(texts[i], &v, &dim, ud) == 0 && v && dim > 0) {
+        if (!(stop && atomic_load(stop)) && embed(texts[i], &v, &dim, ud) == 0 && v && dim > 0) {
             if (kb->store) store_kb_put_vector(kb->store, ids[i], v, dim);
             pthread_rwlock_wrlock(&kb->lock);
             kb_chunkrec_t *c = chunk_find(kb, ids[i]);   /* may have been replaced meanwhile */

@@ -160,10 +160,10 @@ TEST(store_kb_backfill_vectors_after_enabling_embeddings)
     REQUIRE(kb);
     const char *text = "A horse with a long mane.";
     REQUIRE(kb_ingest_text(kb, source, text, strlen(text), NULL, NULL, err, sizeof err) == 0);
-    CHECK_INT(kb_backfill_vectors(kb), 0);                 /* no embedder: nothing to do */
+    CHECK_INT(kb_backfill_vectors(kb, NULL), 0);                 /* no embedder: nothing to do */
     kb_set_embedder(kb, toy_embed, NULL);
-    CHECK(kb_backfill_vectors(kb) >= 1);
-    CHECK_INT(kb_backfill_vectors(kb), 0);                 /* idempotent */
+    CHECK(kb_backfill_vectors(kb, NULL) >= 1);
+    CHECK_INT(kb_backfill_vectors(kb, NULL), 0);                 /* idempotent */
     kb_close(kb);
     kb = kb_open_store(st, NULL, err, sizeof err);         /* vectors persisted */
     REQUIRE(kb);
