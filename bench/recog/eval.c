@@ -165,7 +165,9 @@ static void evaluate_verified(const float *w, int np, item_t *q, int nq, item_t 
             cand[pos] = j;
         }
         int64_t t0 = time_mono_us();
-        for (int c = 0; c < k; c++) ver[c] = recog_verify(&qt[i], &pt[cand[c]]);
+        features_template_t qb = qt[i];
+        recog_verify_blur(&qb);             /* once per query, as the engine does */
+        for (int c = 0; c < k; c++) ver[c] = recog_verify_blurred(&qb, &pt[cand[c]]);
         vus += time_mono_us() - t0;
         vn += k;
         int t = -1;
@@ -236,6 +238,8 @@ int main(int argc, char **argv)
     load_tpl = qt;
     if (load_features(dir, q, nq, &eq, qf)) return 1;
     load_tpl = NULL;
+    if (pt)
+        for (int i = 0; i < np; i++) recog_verify_blur(&pt[i]);   /* catalog side: once, at load */
     printf("feature time: %.1f us per image (mean over %d, stored images, decode excluded)\n",
            (double)feat_us / feat_n, feat_n);
     block_sims_build(cat, np, qf, nq);

@@ -2,6 +2,7 @@
  * authenticate hook, and the store-error mapping shared by handlers. */
 #include "api/api.h"
 #include "api/chat.h"
+#include "api/products.h"
 #include "auth/tokens.h"
 #include "billing/plans.h"
 #include "core/config.h"
@@ -44,12 +45,14 @@ int api_init(char *err, size_t errlen)
     g_api.kv = kv_open(c->redis_url, err, errlen);
     if (!g_api.kv) return -1;
     if (api_chat_init(err, errlen) != 0) return -1;
+    if (api_recognize_init(err, errlen) != 0) return -1;
     return 0;
 }
 
 void api_shutdown(void)
 {
     api_chat_shutdown();
+    api_recognize_shutdown();
     if (g_api.kv) kv_close(g_api.kv);
     if (g_api.store) store_close(g_api.store);
     tokens_shutdown();

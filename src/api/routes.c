@@ -4,6 +4,7 @@
 #include "api/api.h"
 #include "api/chat.h"
 #include "api/payments.h"
+#include "api/products.h"
 
 #define N HTTP_AUTH_NONE
 #define O HTTP_AUTH_OPTIONAL
@@ -50,6 +51,15 @@ static const http_route_t routes[] = {
     {"POST",   "/api/payments/create-subscription", api_subscription_create, R, 10, 0},
     {"DELETE", "/api/payments/cancel-subscription/{subscription_id}", api_subscription_cancel, R, 10, 0},
     {"GET",    "/api/payments/my-subscription",    api_subscription_mine,   R, 60,  0},
+    /* products.c, recognize.c (recog) */
+    {"GET",    "/api/products",                    api_products_list,       N, 60,  0},
+    {"POST",   "/api/products",                    api_product_create,      A, 60,  0},
+    {"GET",    "/api/products/images/{id}",        api_product_image,       N, 300, 0},
+    {"GET",    "/api/products/{id}",               api_product_get,         N, 60,  0},
+    {"PUT",    "/api/products/{id}",               api_product_update,      A, 60,  0},
+    {"DELETE", "/api/products/{id}",               api_product_delete,      A, 30,  0},
+    {"POST",   "/api/recognize-product",           api_recognize_product,   O, 20,  HTTP_ROUTE_UPLOAD},
+    {"GET",    "/api/product-analytics",           api_product_analytics,   O, 30,  0},
     {"POST",   "/api/webhooks/stripe",             api_webhook_stripe,      N, 0,   HTTP_ROUTE_RAW_BODY},
 };
 

@@ -16,6 +16,7 @@ static const cli_command_t commands[] = {
     {"catalog", cmd_catalog, "product catalog: import CSV/JSON Lines (+images, prices), list"},
     {"recognize", cmd_recognize, "recognise the product in a photo, print the JSON"},
     {"eval",    cmd_eval,    "eval recognition DIR: accuracy on a labelled photo folder"},
+    {"models", cmd_models, "list / pull / verify model weight files"},
 };
 #define NCOMMANDS (sizeof commands / sizeof *commands)
 

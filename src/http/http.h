@@ -137,7 +137,8 @@ struct kv;   /* src/kv/kv.h: rate-limit counters */
 typedef struct {
     const char *host;
     int         port;            /* 0 = pick a free port (tests) */
-    int         threads;
+    int         threads;         /* server threads (<= 0: CPUs). Each serves many connections;
+                                    a handler that blocks stalls the others on its thread */
     size_t      max_body_bytes;
     size_t      max_upload_bytes;
     const char *upload_tmp_dir;
@@ -151,10 +152,13 @@ typedef struct {
     int         stop_timeout_ms; /* graceful stop: wait for requests/streams (0 = 10000) */
 } http_config_t;
 
+/* Starts listening. The routes array (and its strings) must outlive the server; cfg is
+ * copied. Returns NULL with a message in err (bad route pattern, bad address, port taken). */
 http_server_t *http_server_start(const http_config_t *cfg, const http_route_t *routes,
                                  size_t nroutes, char *err, size_t errlen);
 int  http_server_port(const http_server_t *srv);
-/* Stops accepting, waits for in-flight requests and streams (stop_timeout_ms, default
+/* Stops accepting (new connections are closed at once; a new request on a kept-alive one
+ * gets 503 + Connection: close), waits for in-flight requests and streams (stop_timeout_ms, default
  * 10 s), then ends the streams still open (their on_close gets client_gone = true), waits
  * up to 2 s more, closes every connection and frees. */
 void http_server_stop(http_server_t *srv);

@@ -99,7 +99,9 @@ int vindex_save(vindex_t *v, const char *path, char *err, size_t errlen)
     h.dead = v->n_dead; h.ep_packed = v->ep_packed; h.stride = v->stride; h.code_off = v->code_off;
     vtab_t *t = v->tab;
     size_t n = v->n_slots, per = (size_t)1 << v->chunk_shift;
-    wr_t w = {f, {{0}, {0}, 0, 0}, 0, 0};
+    wr_t w;
+    memset(&w, 0, sizeof w);
+    w.f = f;
     char zero_hdr[HDR] = {0};
     if (fwrite(zero_hdr, 1, HDR, f) != HDR) w.err = errno ? errno : EIO;
     w.pos = HDR;
@@ -318,7 +320,7 @@ vindex_t *vindex_load(const char *path, char *err, size_t errlen)
     }
     /* id map: one live slot per id */
     size_t cap = 64;
-    while (cap < (h.live + 1) * 3) cap *= 2;
+    while (cap * 4 < (h.live + 1) * 5) cap *= 2;
     v->ids = calloc(cap, sizeof *v->ids);
     if (!v->ids) return fail(v, err, errlen, path, "out of memory");
     v->ids_cap = cap;

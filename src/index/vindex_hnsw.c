@@ -26,10 +26,19 @@ static inline uint32_t *links_at(const vindex_t *v, const vtab_t *t, uint32_t s,
     return level == 0 ? vindex_links0(v, t, s) : vindex_links_up(v, t, s, level);
 }
 
+static int pf_ahead = 2, pf_lines = 1 << 30;
+__attribute__((constructor)) static void pf_init(void)
+{
+    const char *a = getenv("RODEO_PF_AHEAD"), *l = getenv("RODEO_PF_LINES");
+    if (a) pf_ahead = atoi(a);
+    if (l) pf_lines = atoi(l);
+}
+
 static inline void prefetch_record(const vindex_t *v, const vtab_t *t, uint32_t s)
 {
     const char *p = vindex_node(v, t, s);
     size_t end = v->code_off + v->code_bytes;
+    if (end > (size_t)pf_lines * 64) end = (size_t)pf_lines * 64;
     for (size_t o = 0; o < end; o += 64) _mm_prefetch(p + o, _MM_HINT_T0);
 }
 
@@ -119,10 +128,10 @@ search_layer_k(const vindex_t *v, const vtab_t *t, vscratch_t *s, const vquery_t
             tags[n] = ep;
             nb[k++] = n;
         }
-        if (k > 0) prefetch_record(v, t, nb[0]);
-        if (k > 1) prefetch_record(v, t, nb[1]);
+        uint32_t ahead = (uint32_t)pf_ahead;
+        for (uint32_t j = 0; j < k && j < ahead; j++) prefetch_record(v, t, nb[j]);
         for (uint32_t j = 0; j < k; j++) {
-            if (j + 2 < k) prefetch_record(v, t, nb[j + 2]);
+            if (j + ahead < k) prefetch_record(v, t, nb[j + ahead]);
             uint32_t n = nb[j];
             float d = gdist_k(v, q, vindex_code(v, t, n), kind);
             if (nr < ef || d < lower) {

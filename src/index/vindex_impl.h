@@ -192,12 +192,14 @@ size_t vflat_search(const vindex_t *v, vscratch_t *s, const float *q, size_t k,
 int vflat_search_batch(const vindex_t *v, const float *qs, size_t nq, size_t k,
                        const vindex_filter_t *f, vindex_hit_t *hits, size_t *counts);
 
-/* vindex_sum.c: 64-bit checksum (xxHash64-style 4-lane multiply-rotate), streaming. */
-typedef struct { uint64_t acc[4]; uint8_t buf[32]; size_t nbuf; uint64_t total; } vsum_t;
+/* vindex_sum.c: 64-bit checksum of index files (XXH3-style 8-lane accumulate, AVX2 when
+ * available, identical portable result), streaming. */
+typedef struct { uint64_t acc[8]; uint8_t buf[64]; size_t nbuf; uint64_t total, nblocks; } vsum_t;
 void     vsum_init(vsum_t *s);
 void     vsum_update(vsum_t *s, const void *data, size_t len);
 uint64_t vsum_final(const vsum_t *s);
 uint64_t vsum(const void *data, size_t len);
+uint64_t vsum_portable(const void *data, size_t len);
 
 /* vindex_log.c: append one mutation to the attached log (no-op without one). */
 int vlog_append_upsert(vindex_t *v, uint64_t id, const float *x, const vindex_attrs_t *a);

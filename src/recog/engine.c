@@ -147,6 +147,7 @@ int recog_engine_add(recog_engine_t *e, int64_t image_id, int64_t product_id, co
         sl->image_id = image_id;
         sl->product_id = product_id;
         memcpy(sl->tpl, tpl, sizeof *tpl);
+        recog_verify_blur(sl->tpl);     /* once here instead of once per query */
     }
     pthread_rwlock_unlock(&e->lock);
     return rc;
@@ -242,17 +243,21 @@ int recog_engine_query(recog_engine_t *e, const float *vec, const features_templ
         f.brands = &brand_id;
         f.n_brands = 1;
     }
+    features_template_t *photo = malloc(sizeof *photo);
+    if (!photo) { pthread_rwlock_unlock(&e->lock); return -1; }
+    *photo = *tpl;
+    recog_verify_blur(photo);
     vindex_hit_t hits[RECOG_CANDIDATES];
     vindex_search_opts_t so = { .filter = (q->category || q->brand) ? &f : NULL, .ef = 128 };
     int nh = empty ? 0 : vindex_search(e->ix, vec, RECOG_CANDIDATES, &so, hits);
-    if (nh < 0) { pthread_rwlock_unlock(&e->lock); return -1; }
+    if (nh < 0) { pthread_rwlock_unlock(&e->lock); free(photo); return -1; }
     /* stage 2: verification, then the best image per product */
     recog_match_t cand[RECOG_CANDIDATES];
     uint32_t cats[RECOG_CANDIDATES], brands[RECOG_CANDIDATES];
     int nc = 0;
     for (int i = 0; i < nh; i++) {
         const slot_t *s = &e->slots[hits[i].id];
-        float v = recog_verify(tpl, s->tpl);
+        float v = recog_verify_blurred(photo, s->tpl);
         float score = (hits[i].score + RECOG_LAMBDA * v) / (1 + RECOG_LAMBDA);
         if (score < 0) score = 0;
         int j;
@@ -277,6 +282,7 @@ int recog_engine_query(recog_engine_t *e, const float *vec, const features_templ
     out->n_categories = vote(cand, nc, cats, e->cats, e->ncats, out->categories);
     out->n_brands = vote(cand, nc, brands, e->brands, e->nbrands, out->brands);
     pthread_rwlock_unlock(&e->lock);
+    free(photo);
     out->n_matches = nc < top_k ? nc : top_k;
     memcpy(out->matches, cand, sizeof *cand * (size_t)out->n_matches);
     return 0;

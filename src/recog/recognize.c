@@ -137,6 +137,26 @@ static json_t *labels_json(const recog_label_t *l, int n, const char *key)
     return o;
 }
 
+json_t *recog_metadata(const vision_intake_t *in, double total_ms)
+{
+    /* camera from the EXIF summary; location only where the intake kept it (consent) */
+    json_t *exif = in->exif_json ? json_loads(in->exif_json, 0, NULL) : NULL;
+    const char *make = json_string_value(json_object_get(exif, "camera_make"));
+    const char *model = json_string_value(json_object_get(exif, "camera_model"));
+    json_t *camera = json_null();
+    if (make || model) {
+        buf_t b = { 0 };
+        buf_printf(&b, "%s%s%s", make ? make : "", make && model ? " " : "", model ? model : "");
+        camera = json_string(b.data);
+        buf_free(&b);
+    }
+    json_t *gps = json_object_get(exif, "gps");
+    json_t *md = json_pack("{s:o, s:O, s:f}", "camera", camera, "upload_location", gps ? gps : json_null(),
+                           "processing_time_ms", total_ms);
+    json_decref(exif);
+    return md;
+}
+
 json_t *recog_respond(store_t *st, recog_engine_t *e, const vision_intake_t *in, const recog_opts_t *o,
                       int64_t started_us, char *err, size_t errlen)
 {
@@ -180,29 +200,14 @@ json_t *recog_respond(store_t *st, recog_engine_t *e, const vision_intake_t *in,
         json_decref(p);
     }
     int64_t t3 = time_mono_us();
-    /* camera from the EXIF summary; location only where the intake kept it (consent) */
-    json_t *exif = in->exif_json ? json_loads(in->exif_json, 0, NULL) : NULL;
-    const char *make = json_string_value(json_object_get(exif, "camera_make"));
-    const char *model = json_string_value(json_object_get(exif, "camera_model"));
-    json_t *camera = json_null();
-    if (make || model) {
-        buf_t b = { 0 };
-        buf_printf(&b, "%s%s%s", make ? make : "", make && model ? " " : "", model ? model : "");
-        camera = json_string(b.data);
-        buf_free(&b);
-    }
-    json_t *gps = json_object_get(exif, "gps");
     double total_ms = (double)(time_now_us() - started_us) / 1000.0;
-    out = json_pack("{s:b, s:s, s:o, s:o, s:o, s:{s:o, s:O, s:f}, s:{s:f, s:f, s:f, s:f, s:f}}",
+    out = json_pack("{s:b, s:s, s:o, s:o, s:o, s:o, s:{s:f, s:f, s:f, s:f, s:f}}",
                     "success", 1, "method", "classic",
                     "category", labels_json(res->categories, res->n_categories, "category"),
                     "brand", labels_json(res->brands, res->n_brands, "brand"),
-                    "matches", matches,
-                    "metadata", "camera", camera, "upload_location", gps ? gps : json_null(),
-                    "processing_time_ms", total_ms,
+                    "matches", matches, "metadata", recog_metadata(in, total_ms),
                     "timings", "intake_ms", in->t.total_us / 1000.0, "features_ms", (t1 - t0) / 1000.0,
                     "search_ms", (t2 - t1) / 1000.0, "response_ms", (t3 - t2) / 1000.0, "total_ms", total_ms);
-    json_decref(exif);
 done:
     free(tpl);
     free(res);

@@ -34,6 +34,10 @@ typedef struct {
 json_t *recog_respond(store_t *st, recog_engine_t *e, const vision_intake_t *in, const recog_opts_t *o,
                       int64_t started_us, char *err, size_t errlen);
 
+/* {camera, upload_location, processing_time_ms} of this photo (camera "make model" or
+ * null; location only when the intake kept GPS, i.e. with consent). */
+json_t *recog_metadata(const vision_intake_t *in, double total_ms);
+
 /* ---- catalog import ---- */
 typedef struct {
     long rows, created, updated, failed;

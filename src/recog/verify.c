@@ -4,11 +4,13 @@
  * a sparse subset of the product's pixels, and the best few are refined on all of them. */
 #include "recog/verify.h"
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define T FEATURES_TPL
 #define MAX_POINTS 256
-#define COARSE_STEP 4          /* every 4th point in the coarse pass */
+#define COARSE_STEP 8          /* every 8th point in the coarse pass */
+#define FINE_STEP 2            /* every 2nd in the refinement */
 #define TAU 40.0f              /* per-pixel colour error cap (0..255 units) */
 #define OUTSIDE_COST 0.5f      /* a point falling outside the photo: half the cap */
 #define KEEP 3                 /* coarse winners refined */
@@ -20,14 +22,14 @@ typedef struct { float score, theta, scale, tx, ty; } pose_t;
 /* Foreground centroid and spread; the photo's is centre-weighted like the features. */
 static int frame_of(const uint8_t *fg, int centre, frame_t *f)
 {
-    double m0 = 0, mx = 0, my = 0;
+    double g[T], m0 = 0, mx = 0, my = 0;
+    for (int i = 0; i < T; i++) {
+        double d = (i + 0.5) / T - 0.5;
+        g[i] = centre ? exp(-d * d / (2 * 0.33 * 0.33)) : 1;   /* the Gaussian is separable */
+    }
     for (int y = 0; y < T; y++)
         for (int x = 0; x < T; x++) {
-            double w = fg[y * T + x] / 255.0;
-            if (centre) {
-                double dx = (x + 0.5) / T - 0.5, dy = (y + 0.5) / T - 0.5;
-                w *= exp(-(dx * dx + dy * dy) / (2 * 0.33 * 0.33));
-            }
+            double w = fg[y * T + x] / 255.0 * g[x] * g[y];
             m0 += w; mx += w * x; my += w * y;
         }
     if (m0 < 1e-3) return -1;
@@ -36,11 +38,7 @@ static int frame_of(const uint8_t *fg, int centre, frame_t *f)
     double vx = 0, vy = 0;
     for (int y = 0; y < T; y++)
         for (int x = 0; x < T; x++) {
-            double w = fg[y * T + x] / 255.0;
-            if (centre) {
-                double dx = (x + 0.5) / T - 0.5, dy = (y + 0.5) / T - 0.5;
-                w *= exp(-(dx * dx + dy * dy) / (2 * 0.33 * 0.33));
-            }
+            double w = fg[y * T + x] / 255.0 * g[x] * g[y];
             vx += w * (x - f->cx) * (x - f->cx);
             vy += w * (y - f->cy) * (y - f->cy);
         }
@@ -114,7 +112,16 @@ static void keep_best(pose_t *best, const pose_t *p)
 /* Binomial [1 4 6 4 1] blur, separable. Templates carry fine texture that aliases at 48
  * pixels: without the blur a sub-pixel misalignment of the same product looks like a
  * colour mismatch. Blurred, a pattern compares by its average colour and layout. */
-static void blur(const uint8_t *in, uint8_t *out)
+static void blur_rgb(const uint8_t *in, uint8_t *out);
+
+void recog_verify_blur(features_template_t *t)
+{
+    uint8_t out[T * T * 3];
+    blur_rgb(t->rgb, out);
+    memcpy(t->rgb, out, sizeof out);
+}
+
+static void blur_rgb(const uint8_t *in, uint8_t *out)
 {
     static const int k[5] = { 1, 4, 6, 4, 1 };
     int tmp[T * T * 3];
@@ -146,12 +153,19 @@ static void blur(const uint8_t *in, uint8_t *out)
 
 float recog_verify(const features_template_t *photo_in, const features_template_t *product_in)
 {
-    features_template_t photo_b, product_b;
-    blur(photo_in->rgb, photo_b.rgb);
-    blur(product_in->rgb, product_b.rgb);
-    memcpy(photo_b.fg, photo_in->fg, sizeof photo_b.fg);
-    memcpy(product_b.fg, product_in->fg, sizeof product_b.fg);
-    const features_template_t *photo = &photo_b, *product = &product_b;
+    features_template_t *b = malloc(2 * sizeof *b);
+    if (!b) return 0;
+    b[0] = *photo_in;
+    b[1] = *product_in;
+    recog_verify_blur(&b[0]);
+    recog_verify_blur(&b[1]);
+    float s = recog_verify_blurred(&b[0], &b[1]);
+    free(b);
+    return s;
+}
+
+float recog_verify_blurred(const features_template_t *photo, const features_template_t *product)
+{
     point_t pts[MAX_POINTS];
     int count = 0;
     for (int i = 0; i < T * T; i++) count += product->fg[i] >= 128;
@@ -178,30 +192,31 @@ float recog_verify(const features_template_t *photo_in, const features_template_
     if (s0 < 0.3f) s0 = 0.3f;
     if (s0 > 3.0f) s0 = 3.0f;
 
-    static const float scales[] = { 0.8f, 0.9f, 1.0f, 1.1f, 1.25f };
-    static const float shifts[] = { -6, -3, 0, 3, 6 };
+    static const float scales[] = { 0.85f, 1.0f, 1.15f };
+    static const float shifts[] = { -4, 0, 4 };
     pose_t best[KEEP];
     memset(best, 0, sizeof best);
     for (int r = -3; r <= 3; r++)
-        for (int si = 0; si < 5; si++)
-            for (int yi = 0; yi < 5; yi++)
-                for (int xi = 0; xi < 5; xi++) {
+        for (int si = 0; si < 3; si++)
+            for (int yi = 0; yi < 3; yi++)
+                for (int xi = 0; xi < 3; xi++) {
                     pose_t p = { 0, r * 5.0f * (float)M_PI / 180, s0 * scales[si], shifts[xi], shifts[yi] };
                     p.score = pose_score(pts, n, COARSE_STEP, &pf, &qf, photo->rgb, mean_c, std_c, &p);
                     keep_best(best, &p);
                 }
-    float top = 0;
+    pose_t top = { 0 };
     for (int k = 0; k < KEEP; k++) {
         pose_t c = best[k];
         for (int dr = -1; dr <= 1; dr++)
             for (int ds = -1; ds <= 1; ds++)
                 for (int dy = -1; dy <= 1; dy++)
                     for (int dx = -1; dx <= 1; dx++) {
-                        pose_t p = { 0, c.theta + dr * 2.5f * (float)M_PI / 180, c.scale * (1 + 0.05f * ds),
-                                     c.tx + 1.5f * dx, c.ty + 1.5f * dy };
-                        p.score = pose_score(pts, n, 1, &pf, &qf, photo->rgb, mean_c, std_c, &p);
-                        if (p.score > top) top = p.score;
+                        pose_t p = { 0, c.theta + dr * 2.5f * (float)M_PI / 180, c.scale * (1 + 0.07f * ds),
+                                     c.tx + 2.0f * dx, c.ty + 2.0f * dy };
+                        p.score = pose_score(pts, n, FINE_STEP, &pf, &qf, photo->rgb, mean_c, std_c, &p);
+                        if (p.score > top.score) top = p;
                     }
     }
-    return top;
+    /* the winner scored on every point */
+    return pose_score(pts, n, 1, &pf, &qf, photo->rgb, mean_c, std_c, &top);
 }

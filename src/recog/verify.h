@@ -14,4 +14,9 @@
 /* Score in [0, 1]: 1 when the product's pixels reappear exactly in the photo, near 0 for
  * an unrelated product. Returns 0 when the product template has no foreground. */
 float recog_verify(const features_template_t *photo, const features_template_t *product);
+
+/* The same in two steps for many candidates: blur each template once (in place; the
+ * engine keeps its catalog templates blurred), then score pairs of blurred templates. */
+void  recog_verify_blur(features_template_t *t);
+float recog_verify_blurred(const features_template_t *photo, const features_template_t *product);
 #endif

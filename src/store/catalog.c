@@ -281,6 +281,18 @@ int store_product_image_add(store_t *st, int64_t product_id, const char *blob_ke
     return rc;
 }
 
+int store_product_image_blob(store_t *st, int64_t image_id, char **blob_key)
+{
+    db_value_t a[] = { db_int(image_id) };
+    db_result_t *r = NULL;
+    int rc = db_pool_query(st->pool, "SELECT blob_key FROM product_images WHERE id = $1 AND blob_key IS NOT NULL",
+                           a, 1, &r);
+    if (rc == DB_OK && db_rows(r) == 0) rc = DB_NOT_FOUND;
+    if (rc == DB_OK) *blob_key = db_dup_text(r, 0, 0);
+    db_result_free(r);
+    return rc;
+}
+
 int store_product_images_each(store_t *st, store_image_fn fn, void *ctx)
 {
     db_result_t *r = NULL;

@@ -49,6 +49,8 @@ int store_product_labels_each(store_t *st, store_label_fn fn, void *ctx);
  * it (an http URL, or NULL when served from blob storage under blob_key). */
 int store_product_image_add(store_t *st, int64_t product_id, const char *blob_key, const char *url,
                             const char *sha256, int64_t *image_id, bool *created);
+/* Blob key of a stored product image (caller frees); STORE_NOT_FOUND for none. */
+int store_product_image_blob(store_t *st, int64_t image_id, char **blob_key);
 /* Calls fn for every product image: (image_id, product_id). For index rebuilds. */
 typedef int (*store_image_fn)(void *ctx, int64_t image_id, int64_t product_id);
 int store_product_images_each(store_t *st, store_image_fn fn, void *ctx);

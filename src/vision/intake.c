@@ -146,7 +146,9 @@ static int intake_run(const uint8_t *data, size_t len, const vision_intake_optio
 
     /* Decoding includes orientation: JPEG rows are written upright as they come out of
      * libjpeg; other formats are rotated after decoding (timed as part of decode). */
-    if (vision_decoder_decode(&dec, opt->input_size, r->orientation, &im, &r->error) != 0) goto out;
+    if (vision_decoder_decode(&dec, opt->input_size, opt->thumb_size, r->orientation, &im,
+                              &r->error) != 0)
+        goto out;
     r->decode_width = dec.decoded_width;
     r->decode_height = dec.decoded_height;
     r->scale_denom = dec.scale_denom;

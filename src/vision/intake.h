@@ -5,7 +5,8 @@
  * rest feeds recognition and the upload record. Pipeline (one pass over the bytes):
  *   map file -> SHA-256 -> magic-byte format -> header (dimensions, pixel cap BEFORE any
  *   pixel is decoded, minimum size) -> EXIF -> decode (JPEG at the smallest DCT scale that
- *   still covers the model input, written upright per EXIF orientation) -> resize shortest side to
+ *   still covers the model input and the thumbnail, written upright per EXIF orientation;
+ *   large PNGs box-reduced while streaming) -> resize shortest side to
  *   input_size + centre crop (Pillow-exact resampling, default bicubic) -> normalised
  *   float32 CHW tensor; pHash and thumbnail come from the same reduced decode.
  * Thread-safe: no shared state; each call owns its result. The file must not be truncated

@@ -373,7 +373,15 @@ TEST(http_stop_waits_for_inflight_request)
     pthread_create(&th, NULL, slow_client, &a);
     usleep(100000);                 /* the handler is sleeping now */
     int64_t t0 = time_mono_us();
-    http_server_stop(srv);
+    pthread_t stopper;
+    pthread_create(&stopper, NULL, stop_thread, srv);
+    usleep(50000);
+    /* while stopping: a new connection is not served */
+    hres_t during;
+    hreq(port, "GET", "/health", NULL, NULL, 0, &during);
+    CHECK(during.status == 0 || during.status == 503);
+    hres_free(&during);
+    pthread_join(stopper, NULL);
     int64_t took = time_mono_us() - t0;
     pthread_join(th, NULL);
     CHECK_INT(a.r.status, 200);
@@ -557,4 +565,29 @@ TEST(http_stream_disconnect_storm)
     if (gone < N / 2 - 3 || gone > N / 2) printf("    gone = %d, minus1 = %d\n", gone, minus1);
     CHECK(minus1 <= gone);
     buf_free(&want);
+}
+
+/* A stream idle (suspended) for longer than the connection timeout is not cut off: the
+ * idle timeout is for clients, not for a slow producer (an LLM thinking). */
+TEST(http_stream_outlives_idle_timeout)
+{
+    log_set_level(LOG_ERROR);
+    jobs_reset(5, 0, false);
+    http_config_t cfg = htest_config();
+    cfg.timeout_s = 1;
+    char err[256];
+    http_server_t *srv = http_server_start(&cfg, routes, 3, err, sizeof err);
+    REQUIRE(srv);
+    multi_t mt;
+    multi_open(&mt, http_server_port(srv), 1);
+    multi_pump(&mt, 200);
+    REQUIRE(atomic_load(&njobs) == 1);
+    multi_pump(&mt, 2300);          /* > 2 timeouts with nothing written */
+    atomic_store(&jobs[0].go, true);
+    CHECK_INT(multi_pump(&mt, 3000), 0);
+    CHECK_STR(mt.body[0].data, "chunk-0\nchunk-1\nchunk-2\nchunk-3\nchunk-4\n");
+    multi_close(&mt);
+    jobs_join();
+    CHECK(!atomic_load(&jobs[0].client_gone));
+    http_server_stop(srv);
 }

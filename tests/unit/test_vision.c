@@ -171,8 +171,9 @@ static void check_against_pil(const char *name, const char *ref_suffix, vision_f
             int d = abs((int)th[i] - (int)r.thumb.px[i]);
             if (d > worst) worst = d;
         }
-        /* Exact wherever the tensor is exact; else the same few grey levels. */
-        if (worst > (tol <= 1e-5 ? 0 : 3))
+        /* Exact wherever the tensor is exact; else about the tensor's tolerance in grey
+         * levels (1 normalised unit ~ 69 levels). */
+        if (worst > (tol <= 1e-5 ? 0 : 3 + (int)(tol * 69)))
             test_fail(__FILE__, __LINE__, "%s: thumbnail %dx%d differs from PIL's by %d", name, r.thumb.w, r.thumb.h, worst);
     } else if (rc == 0) {
         test_fail(__FILE__, __LINE__, "%s: thumbnail reference missing", name);
@@ -218,9 +219,15 @@ TEST(vision_tensor_portable_path_matches_pil)
 TEST(vision_tensor_and_phash_match_pil_png_webp)
 {
     REQUIRE(corpus_dir());
-    /* libpng rounds 16 -> 8 bits where PIL truncates: one grey level before the bicubic
-     * resize (whose lobes can double it): allow 3 grey levels. */
-    check_against_pil("rgb16.png", ".tensor", VISION_FILTER_BICUBIC, 0.045, 2);
+    check_against_pil("rgb16.png", ".tensor", VISION_FILTER_BICUBIC, 1e-5, 0);
+    check_against_pil("adam7.png", ".tensor", VISION_FILTER_BICUBIC, 1e-5, 0);
+    /* Large PNGs are box-reduced while streaming (4x4 here) where PIL resamples the full
+     * image: same picture, small differences (0.12 max measured = 8 grey levels at the
+     * sharpest edges; 0.0146 normalised units = 1 grey level). */
+    check_against_pil("large.png", ".tensor", VISION_FILTER_BICUBIC, 0.15, 2);
+    check_against_pil("adam7_large.png", ".tensor", VISION_FILTER_BICUBIC, 0.15, 2);
+    /* libwebp's rescaler (not a plain box): 0.17 measured. */
+    check_against_pil("large.webp", ".tensor", VISION_FILTER_BICUBIC, 0.2, 2);
     check_against_pil("palette_trns.png", ".tensor", VISION_FILTER_BICUBIC, 1e-5, 0);
     check_against_pil("gray_alpha.png", ".tensor", VISION_FILTER_BICUBIC, 1e-5, 0);
     check_against_pil("lossy.webp", ".tensor", VISION_FILTER_BICUBIC, 1e-5, 0);
@@ -350,11 +357,18 @@ TEST(vision_jpeg_decodes_at_reduced_scale)
     CHECK_INT(strlen(r.sha256), 64);
     CHECK_INT(strlen(r.phash_hex), 16);
     vision_intake_free(&r);
-    o.input_size = 100;        /* a smaller model input allows 1/8 */
+    o.input_size = 100;        /* a smaller model input: the 256 px thumbnail decides (1/4) */
     REQUIRE(run_intake("baseline.jpg", &o, &r) == 0);
-    CHECK_INT(r.scale_denom, 8);
+    CHECK_INT(r.scale_denom, 4);
+    CHECK_INT(r.thumb.w, 256);
     CHECK_INT(r.tensor_size, 100);
     vision_intake_free(&r);
+    o.thumb_size = 0;          /* no thumbnail wanted: 1/8 is enough for 100 px */
+    REQUIRE(run_intake("baseline.jpg", &o, &r) == 0);
+    CHECK_INT(r.scale_denom, 8);
+    CHECK(r.thumb.px == NULL);
+    vision_intake_free(&r);
+    o.thumb_size = 256;
     o.input_size = 224;
     REQUIRE(run_intake("portrait.jpg", &o, &r) == 0);
     CHECK_INT(r.scale_denom, 1);
@@ -489,8 +503,9 @@ TEST(vision_rejects_bad_uploads)
                       r.error.status, r.error.code, r.error.message);
         CHECK(r.error.message[0] != 0);
         CHECK(r.tensor == NULL);
-        /* Bombs are refused from the header: no decode, so fast even on a busy machine. */
-        if (r.error.status == 413 && us > 50000)
+        /* Bombs are refused from the header: no decode (which would take minutes and
+         * gigabytes), so well under half a second even on a heavily shared machine. */
+        if (r.error.status == 413 && us > 500000)
             test_fail(__FILE__, __LINE__, "%s took %lld us", cases[i].file, (long long)us);
         vision_intake_free(&r);
     }
@@ -566,6 +581,31 @@ static uint32_t fuzz_next(uint32_t *s)
     return *s;
 }
 
+/* PNG chunks carry CRCs, so a mutated PNG is normally refused at the first damaged chunk;
+ * recomputing them lets the mutations reach the decoder proper. */
+static uint32_t crc32_png(const uint8_t *p, size_t n)
+{
+    uint32_t c = 0xffffffffu;
+    for (size_t i = 0; i < n; i++) {
+        c ^= p[i];
+        for (int k = 0; k < 8; k++) c = (c >> 1) ^ (0xedb88320u & (0u - (c & 1)));
+    }
+    return c ^ 0xffffffffu;
+}
+
+static void png_fix_crcs(uint8_t *d, size_t n)
+{
+    size_t off = 8;
+    while (off + 12 <= n) {
+        uint32_t len = (uint32_t)d[off] << 24 | (uint32_t)d[off + 1] << 16 | (uint32_t)d[off + 2] << 8 | d[off + 3];
+        if (len > n - off - 12) return;
+        uint32_t c = crc32_png(d + off + 4, 4 + (size_t)len);
+        uint8_t *q = d + off + 8 + len;
+        q[0] = (uint8_t)(c >> 24); q[1] = (uint8_t)(c >> 16); q[2] = (uint8_t)(c >> 8); q[3] = (uint8_t)c;
+        off += 12 + (size_t)len;
+    }
+}
+
 /* Mutates a valid file many ways (byte flips, truncation, spliced garbage, mutations
  * confined to the header/EXIF region) and requires a clean verdict every time: accepted
  * with a finite tensor, or rejected with a 4xx status and a message. Under ASan this is
@@ -595,6 +635,7 @@ static void fuzz_file(const char *name, int rounds, size_t header_region, uint32
             int flips = 1 + (int)(fuzz_next(&seed) % 8);
             for (int j = 0; j < flips; j++) d[fuzz_next(&seed) % region] ^= (uint8_t)(1u << (fuzz_next(&seed) % 8));
         }
+        if (len > 8 && !memcmp(d, "\x89PNG", 4) && (i & 1)) png_fix_crcs(d, len);
         vision_intake_t r;
         int rc = vision_intake_bytes(d, len, &o, &r);
         if (rc == 0) {
@@ -622,6 +663,8 @@ TEST(vision_fuzz_mutated_files)
     fuzz_file("orient6_scene.jpg", 60, 500, 2);
     fuzz_file("palette_trns.png", 100, 200, 3);
     fuzz_file("orient_6.png", 60, 300, 4);
+    fuzz_file("adam7.png", 60, 200, 8);
+    fuzz_file("gray_alpha.png", 60, 200, 9);
     fuzz_file("lossy.webp", 100, 200, 5);
     fuzz_file("orient_8.webp", 60, 300, 6);
     fuzz_file("cmyk.jpg", 40, 600, 7);
