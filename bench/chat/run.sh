@@ -9,7 +9,8 @@ cd "$(dirname "$0")/../.."
 mkdir -p bench/out
 make -s build/rodeo build/librodeo.a
 cc -O2 -g -std=c11 -D_GNU_SOURCE -pthread -Isrc $(pkg-config --cflags jansson) bench/chat/kb_bench.c \
-  build/librodeo.a $(pkg-config --libs jansson sqlite3 libpq openssl libcurl) -lhpdf -lm -o build/kb_bench
+  build/librodeo.a $(pkg-config --libs libmicrohttpd jansson sqlite3 libpq hiredis libcurl openssl libargon2 \
+  libpng libwebp libexif openblas) -ljpeg -lhpdf -lgumbo -lpthread -lm -o build/kb_bench
 {
   lscpu | grep -m1 'Model name'
   for r in 1 2 3; do

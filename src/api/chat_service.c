@@ -87,6 +87,19 @@ static int embed_fn(const char *text, float **vec, int *dim, void *ud)
     return 0;
 }
 
+/* The vector backfill has its own thread: with a remote embedder it may take minutes, and
+ * the worker must keep finishing chat streams meanwhile. */
+static pthread_t backfill_thread;
+static int backfill_running;
+static atomic_int backfill_stop;
+
+static void *backfill_main(void *arg)
+{
+    (void)arg;
+    kb_backfill_vectors(g_chat.kb, &backfill_stop);
+    return NULL;
+}
+
 static long env_long(const char *name, long def, long lo, long hi)
 {
     const char *v = getenv(name);
@@ -169,11 +182,20 @@ int api_chat_init(char *err, size_t errlen)
     worker_running = pthread_create(&worker, NULL, worker_main, NULL) == 0;
     pthread_mutex_unlock(&jobs_mu);
     if (!worker_running) { snprintf(err, errlen, "cannot start chat worker thread"); return -1; }
+    /* Chunks stored before embeddings were enabled get their vectors in the background. */
+    atomic_store(&backfill_stop, 0);
+    if (g_chat.embedding_model || g_chat.clip)
+        backfill_running = pthread_create(&backfill_thread, NULL, backfill_main, NULL) == 0;
     return 0;
 }
 
 void api_chat_shutdown(void)
 {
+    if (backfill_running) {
+        atomic_store(&backfill_stop, 1);
+        pthread_join(backfill_thread, NULL);
+        backfill_running = 0;
+    }
     /* Engine first: it cancels streams still running, whose completions go to the worker. */
     if (g_chat.llm) llm_engine_stop(g_chat.llm);
     pthread_mutex_lock(&jobs_mu);

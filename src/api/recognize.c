@@ -16,6 +16,7 @@
 #include "blob/blob.h"
 #include "core/buf.h"
 #include "core/config.h"
+#include "core/crypto.h"
 #include "core/log.h"
 #include "core/str.h"
 #include "core/timeutil.h"
@@ -109,6 +110,39 @@ static bool form_bool(http_req_t *req, http_resp_t *resp, const char *name, bool
     return true;
 }
 
+/* The stored response of upload id if it is the caller's, recent, and for the same
+ * options; NULL otherwise. */
+static json_t *cached_upload(int64_t id, int64_t user_id, const char *options)
+{
+    int64_t owner = 0, at = 0;
+    char *res = NULL;
+    if (store_upload_results(g_api.store, id, &owner, &res, &at) != STORE_OK) return NULL;
+    json_t *r = (owner == user_id && time_now_us() - at < DUP_WINDOW_US && res) ? json_loads(res, 0, NULL) : NULL;
+    free(res);
+    const char *opts = json_string_value(json_object_get(r, "_options"));
+    if (r && opts && !strcmp(opts, options)) return r;
+    json_decref(r);
+    return NULL;
+}
+
+/* Byte-identical re-upload: SHA-256 of the file, no decode. The fast path. */
+static json_t *cached_exact(const char *path, int64_t user_id, const char *options, char sha_out[65])
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    buf_t b = { 0 };
+    char chunk[65536];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0 && b.len < (64u << 20)) buf_append(&b, chunk, n);
+    fclose(f);
+    sha256_hex(b.data ? b.data : "", b.len, sha_out);
+    buf_free(&b);
+    int64_t id = 0;
+    if (store_upload_find_sha256(g_api.store, user_id, sha_out, time_now_us() - DUP_WINDOW_US, &id) != STORE_OK)
+        return NULL;
+    return cached_upload(id, user_id, options);
+}
+
 /* The earlier response for a near-identical photo from the same caller, or NULL. */
 static json_t *cached(int64_t user_id, uint64_t phash, const char *options)
 {
@@ -173,7 +207,24 @@ void api_recognize_product(http_req_t *req, http_resp_t *resp)
     }
     int64_t uid = http_req_principal(req)->user_id;
     if (uid && !api_quota_check(req, resp, BILLING_ACTION_RECOGNITION)) return;
+    char *options = NULL;
 
+    buf_t ob = { 0 };
+    buf_printf(&ob, "p=%d k=%d c=%s b=%s", prices, o.top_k, o.category ? o.category : "", o.brand ? o.brand : "");
+    options = buf_steal(&ob);
+    char sha[65];
+    json_t *out = cached_exact(file->path, uid, options, sha);
+    if (out) {
+        /* the same bytes again: the stored answer, its metadata included (same photo, same caller) */
+        json_object_del(out, "_options");
+        json_object_set_new(out, "cached", json_true());
+        json_t *md = json_object_get(out, "metadata");
+        if (json_is_object(md))
+            json_object_set_new(md, "processing_time_ms", json_real((double)(time_now_us() - t0) / 1000.0));
+        http_resp_json(resp, 200, out);
+        free(options);
+        return;
+    }
     vision_intake_options_t io;
     vision_intake_options_default(&io);
     io.consent = consent;
@@ -181,17 +232,12 @@ void api_recognize_product(http_req_t *req, http_resp_t *resp)
     io.max_file_bytes = g_config.max_upload_bytes ? g_config.max_upload_bytes : io.max_file_bytes;
     vision_intake_t in;
     memset(&in, 0, sizeof in);
-    json_t *out = NULL;
-    char *options = NULL;
     if (vision_intake_file(file->path, &io, &in) != 0) {
         if (uid) api_quota_refund(req, BILLING_ACTION_RECOGNITION);
         http_resp_error(resp, in.error.status ? in.error.status : 400, in.error.code[0] ? in.error.code : "invalid_image",
                         "%s", in.error.message);
         goto done;
     }
-    buf_t ob = { 0 };
-    buf_printf(&ob, "p=%d k=%d c=%s b=%s", prices, o.top_k, o.category ? o.category : "", o.brand ? o.brand : "");
-    options = buf_steal(&ob);
     out = cached(uid, in.phash, options);
     if (out) {
         json_object_del(out, "_options");

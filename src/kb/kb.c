@@ -453,6 +453,37 @@ void kb_set_embedder(kb_t *kb, kb_embed_fn fn, void *ud)
     pthread_rwlock_unlock(&kb->lock);
 }
 
+size_t kb_backfill_vectors(kb_t *kb, atomic_int *stop)
+{
+    pthread_rwlock_rdlock(&kb->lock);
+    kb_embed_fn embed = kb->embed;
+    void *ud = kb->embed_ud;
+    size_t n = 0;
+    int64_t *ids = xmalloc((kb->nchunks + 1) * sizeof *ids);
+    char **texts = xmalloc((kb->nchunks + 1) * sizeof *texts);
+    for (size_t i = 0; embed && i < kb->nchunks; i++)
+        if (!kb->chunks[i].vec) { ids[n] = kb->chunks[i].id; texts[n++] = xstrdup(kb->chunks[i].text); }
+    pthread_rwlock_unlock(&kb->lock);
+    size_t done = 0;
+    for (size_t i = 0; i < n; i++) {
+        float *v = NULL;
+        int dim = 0;
+        if (!(stop && atomic_load(stop)) && embed(texts[i], &v, &dim, ud) == 0 && v && dim > 0) {
+            if (kb->store) store_kb_put_vector(kb->store, ids[i], v, dim);
+            pthread_rwlock_wrlock(&kb->lock);
+            kb_chunkrec_t *c = chunk_find(kb, ids[i]);   /* may have been replaced meanwhile */
+            if (c && !c->vec) { c->vec = v; c->dim = dim; vx_add(kb, c->id, v, dim); v = NULL; done++; }
+            pthread_rwlock_unlock(&kb->lock);
+        }
+        free(v);
+        free(texts[i]);
+    }
+    free(ids);
+    free(texts);
+    if (done) log_info("kb: embedded %zu chunks that had no vector", done);
+    return done;
+}
+
 /* ---- ingestion ---- */
 
 int kb_ingest_text(kb_t *kb, const char *source, const char *text, size_t len, int *status,

@@ -13,6 +13,7 @@
 #ifndef RODEO_KB_KB_H
 #define RODEO_KB_KB_H
 #include <jansson.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -55,6 +56,11 @@ kb_t *kb_open_store(struct store *st, const char *index_dir, char *err, size_t e
 int   kb_sync(kb_t *kb);
 void  kb_close(kb_t *kb);
 void  kb_set_embedder(kb_t *kb, kb_embed_fn fn, void *ud);
+/* Embeds the chunks that have no vector yet (ingested before an embedder was configured),
+ * persisting the vectors in store mode. Slow with a remote embedder: run it on its own
+ * thread; it stops early once *stop (may be NULL) becomes non-zero. Returns the number of
+ * chunks embedded. */
+size_t kb_backfill_vectors(kb_t *kb, atomic_int *stop);
 
 /* Ingests one document under a source name. status and nchunks may be NULL. */
 int kb_ingest_text(kb_t *kb, const char *source, const char *text, size_t len, int *status,

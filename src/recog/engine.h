@@ -19,14 +19,16 @@
 #include <stdint.h>
 
 #define RECOG_CANDIDATES 30
-#define RECOG_LAMBDA 0.5f
+#define RECOG_LAMBDA 0.25f
 #define RECOG_VOTE_N 10
 #define RECOG_VOTE_T 0.04f
 #define RECOG_MAX_MATCHES 20
 #define RECOG_MAX_LABELS 16
-/* Vector collections in the store (vectors table), keyed by product image id. */
-#define RECOG_FEATURES_COLLECTION "product_features_v1"
-#define RECOG_TEMPLATES_COLLECTION "product_templates_v1"
+/* Vector collections in the store (vectors table), keyed by product image id. The suffix
+ * follows FEATURES_VERSION: vectors of another layout or weighting are never compared;
+ * after an upgrade `rodeo catalog import` (same file) recomputes them. */
+#define RECOG_FEATURES_COLLECTION "product_features_v2"
+#define RECOG_TEMPLATES_COLLECTION "product_templates_v2"
 
 typedef struct recog_engine recog_engine_t;
 

@@ -78,7 +78,7 @@ static int on_template(void *ctx, int64_t image, int dim, const void *data, size
         size_t mid = (lo + hi) / 2;
         if (L->vecs[mid].image < image) lo = mid + 1; else hi = mid;
     }
-    if (lo == L->nv || L->vecs[lo].image != image) return 0;
+    if (lo == L->nv || L->vecs[lo].image != image || !L->ni || !L->nl) return 0;
     imgmap_t key = { image, 0 }, *im = bsearch(&key, L->imgs, L->ni, sizeof *L->imgs, cmp_img);
     if (!im) return 0;
     label_t lk = { im->product, NULL, NULL }, *lab = bsearch(&lk, L->labels, L->nl, sizeof *L->labels, cmp_label);
@@ -101,8 +101,8 @@ long recog_engine_load(recog_engine_t *e, store_t *st, char *err, size_t errlen)
         snprintf(err, errlen, "cannot read the catalog from the store");
         goto out;
     }
-    qsort(L.labels, L.nl, sizeof *L.labels, cmp_label);
-    qsort(L.imgs, L.ni, sizeof *L.imgs, cmp_img);
+    if (L.nl) qsort(L.labels, L.nl, sizeof *L.labels, cmp_label);
+    if (L.ni) qsort(L.imgs, L.ni, sizeof *L.imgs, cmp_img);
     if (store_vector_each(st, RECOG_TEMPLATES_COLLECTION, on_template, &L) != STORE_OK) {
         if (!*err) snprintf(err, errlen, "cannot read catalog templates from the store");
         goto out;

@@ -511,6 +511,14 @@ int store_upload_results(store_t *st, int64_t id, int64_t *user_id, char **resul
     return rc;
 }
 
+int store_upload_find_sha256(store_t *st, int64_t user_id, const char *sha256, int64_t since_us, int64_t *id)
+{
+    db_value_t a[] = { db_int(user_id), db_text(sha256), db_int(since_us) };
+    return db_pool_query_int64(st->pool,
+        "SELECT id FROM image_uploads WHERE sha256 = $2 AND created_at >= $3 AND results IS NOT NULL"
+        " AND COALESCE(user_id, 0) = $1 ORDER BY id DESC LIMIT 1", a, 3, id);
+}
+
 int store_uploads_since(store_t *st, int64_t since_us, store_upload_fn fn, void *ctx)
 {
     db_value_t a[] = { db_int(since_us) };

@@ -96,6 +96,9 @@ int store_upload_add(store_t *st, const store_upload_in_t *u, int64_t *id);
 /* The stored response of an upload and its owner (for the duplicate cache). */
 int store_upload_results(store_t *st, int64_t id, int64_t *user_id, char **results_json,
                          int64_t *created_at_us);
+/* The newest upload of exactly these bytes by this caller (user_id 0: anonymous) since
+ * since_us: its id. For the byte-identical duplicate fast path. */
+int store_upload_find_sha256(store_t *st, int64_t user_id, const char *sha256, int64_t since_us, int64_t *id);
 /* Uploads since since_us, oldest first: fn(ctx, id, phash). To refill the duplicate index. */
 typedef int (*store_upload_fn)(void *ctx, int64_t id, uint64_t phash);
 int store_uploads_since(store_t *st, int64_t since_us, store_upload_fn fn, void *ctx);

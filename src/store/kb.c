@@ -139,3 +139,12 @@ int store_kb_signature(store_t *st, int64_t *ndocs, int64_t *max_id)
     db_result_free(r);
     return STORE_OK;
 }
+
+int store_kb_put_vector(store_t *st, int64_t chunk_id, const float *vec, int dim)
+{
+    db_value_t p[] = {db_int(chunk_id), db_int(dim), db_blob(vec, (size_t)dim * sizeof(float))};
+    int rc = db_pool_exec(store_pool(st),
+        "INSERT INTO vectors (collection, item_id, dim, data) VALUES ('kb', $1, $2, $3)"
+        " ON CONFLICT (collection, item_id) DO UPDATE SET dim = excluded.dim, data = excluded.data", p, 3, NULL);
+    return rc == DB_OK ? STORE_OK : STORE_ERROR;
+}

@@ -37,6 +37,9 @@ typedef void (*store_kb_doc_fn)(void *ud, const store_kb_doc_t *doc);
 typedef void (*store_kb_chunk_fn)(void *ud, int64_t id, const store_kb_chunk_t *chunk);
 int store_kb_load(store_t *st, store_kb_doc_fn on_doc, store_kb_chunk_fn on_chunk, void *ud);
 
+/* Adds or replaces the stored vector of one chunk (backfill after enabling embeddings). */
+int store_kb_put_vector(store_t *st, int64_t chunk_id, const float *vec, int dim);
+
 /* A cheap change detector for other processes' edits: the document count and the largest
  * document id (every put inserts a fresh row, every delete lowers the count). */
 int store_kb_signature(store_t *st, int64_t *ndocs, int64_t *max_id);

@@ -45,8 +45,10 @@ _Static_assert(ALL_DIM == FEATURES_DIM, "FEATURES_DIM must equal the sum of the 
 
 features_weights_t features_default_weights(void)
 {
-    return (features_weights_t){ .colour = 0.2f, .layout = 0.15f, .pairs = 0.2f,
-                                 .shape = 0.15f, .texture = 0.1f, .silhouette = 0.2f };
+    /* coordinate search on the generated benchmark (seed 7), checked on another seed (11):
+     * global top-1 66.0% -> 75.3% there; gradients and texture carry most of the identity */
+    return (features_weights_t){ .colour = 0.074f, .layout = 0.024f, .pairs = 0.111f,
+                                 .shape = 0.430f, .texture = 0.287f, .silhouette = 0.074f };
 }
 
 /* One axis of a separable resampling: for output index o, the source taps and weights.

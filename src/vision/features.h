@@ -26,7 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define FEATURES_VERSION 1
+#define FEATURES_VERSION 2
 /* Total floats in a feature vector. */
 #define FEATURES_DIM 679
 

@@ -37,14 +37,23 @@ def recognize(srv, data, fields=None, token=None, filename="photo.jpg", ct="imag
     return srv.request("POST", "/api/recognize-product", body=body, headers={"Content-Type": ctype}, token=token)
 
 
-def wait_catalog(srv, minimum=150, timeout=90):
+def wait_catalog(srv, minimum=150, timeout=120):
+    """Waits for the background starter import to finish: every product, and the prices of
+    the file's last product (prices are imported after all products and their images)."""
+    import csv
+    with open(os.path.join(SERVER_ENV["RODEO_CONTENT_DIR"], "catalog", "products.csv"), encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    last_sku = rows[-1]["sku"]
     t0 = time.time()
     while time.time() - t0 < timeout:
-        r = srv.get("/api/products?limit=1")
-        if r.status == 200 and r.json()["total"] >= minimum:
-            # images are embedded with their product rows; give the last rows a moment
-            time.sleep(0.5)
-            return r.json()["total"]
+        r = srv.get("/api/products?limit=1&q=" + last_sku)
+        if r.status == 200 and r.json()["total"] == 1:
+            pid = r.json()["items"][0]["id"]
+            d = srv.get("/api/products/%d" % pid).json()
+            if len(d.get("prices", [])) >= 2:
+                total = srv.get("/api/products?limit=1").json()["total"]
+                assert total >= minimum
+                return total
         time.sleep(0.5)
     raise AssertionError("starter catalog did not load: %s" % srv.read_log()[-2000:])
 

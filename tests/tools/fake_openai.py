@@ -32,7 +32,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 STATE = {"queue": [], "default": "ok", "pace_ms": 0, "reply": None, "require_key": None,
-         "requests": [], "active": 0, "max_active": 0}
+         "requests": [], "active": 0, "max_active": 0, "embeddings": 0}
 LOCK = threading.Lock()
 
 
@@ -88,7 +88,8 @@ class Handler(BaseHTTPRequestHandler):
             return
         if self.path == "/_stats":
             with LOCK:
-                self._json(200, {"active": STATE["active"], "max_active": STATE["max_active"]})
+                self._json(200, {"active": STATE["active"], "max_active": STATE["max_active"],
+                                 "embeddings": STATE["embeddings"]})
             return
         self._json(404, {"error": {"message": "not found"}})
 
@@ -132,6 +133,8 @@ class Handler(BaseHTTPRequestHandler):
                 STATE["active"] -= 1
 
     def embeddings(self, body):
+        with LOCK:
+            STATE["embeddings"] += 1
         text = body.get("input", "")
         if isinstance(text, list):
             text = text[0] if text else ""

@@ -146,3 +146,35 @@ TEST(store_kb_sync_picks_up_other_processes_edits)
     buf_free(&doc);
     store_close(st);
 }
+
+TEST(store_kb_backfill_vectors_after_enabling_embeddings)
+{
+    store_t *st = fixture_store_open();
+    REQUIRE(st);
+    char err[256], tag[17], source[64];
+    uint8_t rnd[8];
+    random_bytes(rnd, sizeof rnd);
+    hex_encode(rnd, sizeof rnd, tag);
+    snprintf(source, sizeof source, "backfill/%s.md", tag);
+    kb_t *kb = kb_open_store(st, NULL, err, sizeof err);
+    REQUIRE(kb);
+    const char *text = "A horse with a long mane.";
+    REQUIRE(kb_ingest_text(kb, source, text, strlen(text), NULL, NULL, err, sizeof err) == 0);
+    CHECK_INT(kb_backfill_vectors(kb, NULL), 0);                 /* no embedder: nothing to do */
+    kb_set_embedder(kb, toy_embed, NULL);
+    CHECK(kb_backfill_vectors(kb, NULL) >= 1);
+    CHECK_INT(kb_backfill_vectors(kb, NULL), 0);                 /* idempotent */
+    kb_close(kb);
+    kb = kb_open_store(st, NULL, err, sizeof err);         /* vectors persisted */
+    REQUIRE(kb);
+    kb_set_embedder(kb, toy_embed, NULL);
+    kb_hit_t *h;
+    size_t n = kb_search(kb, "equine", 50, &h);
+    int found = 0;
+    for (size_t i = 0; i < n; i++) found |= !strcmp(h[i].source, source);
+    CHECK(found);
+    kb_hits_free(h, n);
+    kb_remove(kb, source);
+    kb_close(kb);
+    store_close(st);
+}
