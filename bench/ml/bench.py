@@ -30,7 +30,7 @@ ROUNDS = int(os.environ.get("ML_BENCH_ROUNDS", "3"))
 
 
 def write_model():
-    if os.path.exists(os.path.join(MODEL, "model.safetensors")):
+    if os.path.exists(os.path.join(MODEL, "merges.txt")):
         return
     os.makedirs(MODEL, exist_ok=True)
     g = torch.Generator().manual_seed(0)
@@ -85,6 +85,10 @@ def write_model():
            "text_config": {"hidden_size": 512, "intermediate_size": 2048, "num_attention_heads": 8,
                            "num_hidden_layers": 12, "vocab_size": 49408, "max_position_embeddings": 77}}
     json.dump(cfg, open(os.path.join(MODEL, "config.json"), "w"))
+    write_vocab()
+
+
+def write_vocab():
     # synthetic vocabulary of the real size: byte alphabet, merges of common letter pairs
     bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
     cs, n = bs[:], 0
@@ -93,17 +97,20 @@ def write_model():
             bs.append(b); cs.append(256 + n); n += 1
     base = [chr(c) for c in cs]
     vocab = {t: i for i, t in enumerate(base + [t + "</w>" for t in base])}
+    # merges of short letter sequences (<= 5 letters, like real CLIP's ~525 KB merges.txt)
     merges, letters = [], "etaoinshrdlcumwfgypbvkjxqz"
-    toks = list(letters)
-    i = 0
+    frontier = list(letters)
     while len(vocab) < 49406:
-        a, b = toks[i % len(toks)], letters[(i // len(toks)) % 26]
-        for m in ((a, b), (a, b + "</w>")):
-            if a + m[1] not in vocab and len(vocab) < 49406:
-                merges.append(m); vocab[a + m[1]] = len(vocab)
-                if not m[1].endswith("</w>"):
-                    toks.append(a + m[1])
-        i += 1
+        nxt = []
+        for a in frontier:
+            for b in letters:
+                for m in ((a, b), (a, b + "</w>")):
+                    if a + m[1] not in vocab and len(vocab) < 49406:
+                        merges.append(m)
+                        vocab[a + m[1]] = len(vocab)
+                if len(a) < 5:
+                    nxt.append(a + b)
+        frontier = nxt
     vocab["<|startoftext|>"] = 49406
     vocab["<|endoftext|>"] = 49407
     json.dump(vocab, open(os.path.join(MODEL, "vocab.json"), "w"))
