@@ -11,11 +11,12 @@ PKGS    := libmicrohttpd jansson sqlite3 libpq hiredis libcurl openssl libargon2
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 WARN    := -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wstrict-prototypes
+# CFLAGS is the user's knob (optimisation, sanitizers); ALL_CFLAGS adds what the build needs.
 CFLAGS  ?= -O2 -g
-CFLAGS  += -std=c11 -D_GNU_SOURCE -fno-strict-aliasing -pthread $(WARN) -Isrc $(PKG_CFLAGS)
+ALL_CFLAGS = $(CFLAGS) -std=c11 -D_GNU_SOURCE -fno-strict-aliasing -pthread $(WARN) -Isrc $(PKG_CFLAGS)
 LDLIBS  := $(PKG_LIBS) -ljpeg -lhpdf -lgumbo -lpthread -lm
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
-CFLAGS  += -DRODEO_VERSION='"$(VERSION)"'
+ALL_CFLAGS += -DRODEO_VERSION='"$(VERSION)"'
 
 SRC      := $(wildcard src/*/*.c)
 MAIN_SRC := src/cli/main.c
@@ -34,7 +35,7 @@ all: $(B)/rodeo
 $(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	@echo "CC $<"
-	@$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+	@$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
 
 $(B)/librodeo.a: $(LIB_OBJ)
 	@rm -f $@
@@ -42,11 +43,11 @@ $(B)/librodeo.a: $(LIB_OBJ)
 
 $(B)/rodeo: $(MAIN_OBJ) $(B)/librodeo.a
 	@echo "LD $@"
-	@$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+	@$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
 
 $(B)/unit_tests: $(TEST_OBJ) $(B)/librodeo.a
 	@echo "LD $@"
-	@$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+	@$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
 
 -include $(LIB_OBJ:.o=.d) $(MAIN_OBJ:.o=.d) $(TEST_OBJ:.o=.d)
 

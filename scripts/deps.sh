@@ -11,11 +11,13 @@ build_pkgs=(build-essential pkg-config
   libmicrohttpd-dev libjansson-dev libsqlite3-dev libpq-dev libhiredis-dev
   libcurl4-openssl-dev libssl-dev libargon2-dev
   libjpeg62-turbo-dev libpng-dev libwebp-dev libexif-dev
-  libopenblas-dev libhpdf-dev libgumbo-dev)
+  libopenblas-dev libhpdf-dev libgumbo-dev
+  fonts-dejavu-core)   # TrueType font for UTF-8 text in PDF exports (src/export/pdf.c)
 test_pkgs=(postgresql sqlite3 curl python3 python3-numpy python3-pil python3-torch
-  poppler-utils procps)
+  python3-cryptography poppler-utils procps)
 bench_pkgs=(wrk python3-fastapi python3-uvicorn python3-hnswlib python3-faiss
   libhnswlib-dev python3-opencv)
+bench_pkgs+=(python3-sqlalchemy)   # bench/store_peer.py: the original service's ORM as the store peer
 
 pkgs=("${build_pkgs[@]}")
 [ "$level" = test ] || [ "$level" = bench ] && pkgs+=("${test_pkgs[@]}")

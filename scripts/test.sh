@@ -21,7 +21,7 @@ run_suite() {   # name, command...
   local rc=${PIPESTATUS[0]}
   local line; line=$(grep -E '[0-9]+ passed, [0-9]+ failed' "$log" | tail -1)
   local p f
-  p=$(echo "$line" | sed -nE 's/.* ?([0-9]+) passed.*/\1/p'); f=$(echo "$line" | sed -nE 's/.*passed, ([0-9]+) failed.*/\1/p')
+  p=$(echo "$line" | grep -oE '[0-9]+ passed' | grep -oE '[0-9]+'); f=$(echo "$line" | grep -oE '[0-9]+ failed' | grep -oE '[0-9]+')
   total_pass=$(( total_pass + ${p:-0} )); total_fail=$(( total_fail + ${f:-0} ))
   if [ "$rc" -ne 0 ] || [ -z "$line" ]; then
     failed_suites+=("$name"); [ "${f:-0}" -eq 0 ] && total_fail=$(( total_fail + 1 ))

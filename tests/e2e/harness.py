@@ -54,6 +54,11 @@ class Server:
             "RODEO_DATA_DIR": os.path.join(self.dir, "data"),
             "LOG_LEVEL": "warn", "HTTP_THREADS": "4",
             "JWT_SECRET": "e2e-test-secret-" + uuid.uuid4().hex,
+            # limits are tested in test_http.py; other suites register many users quickly
+            "RATE_LIMIT": "0",
+            # the starter product catalog renders and imports in the background: only
+            # test_recognize.py wants it
+            "RODEO_STARTER_CATALOG": "0",
         })
         db = database_url if database_url is not None else DATABASE_URL
         if db:

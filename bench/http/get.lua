@@ -1,0 +1,5 @@
+-- wrk script: authenticated GET (token from the environment), latency percentiles
+wrk.headers["Authorization"] = "Bearer " .. os.getenv("TOKEN")
+done = function(summary, latency, requests)
+  io.write(string.format("p50_ms=%.2f p99_ms=%.2f\n", latency:percentile(50) / 1000, latency:percentile(99) / 1000))
+end

@@ -1,0 +1,7 @@
+# http_peer.py — the FastAPI peer for bench/http.sh: the original stack's GET /health.
+from fastapi import FastAPI
+app = FastAPI()
+
+@app.get("/health")
+def health():
+    return {"status": "healthy"}

@@ -1,0 +1,267 @@
+/* recognize.c — POST /api/recognize-product and GET /api/product-analytics, plus the
+ * recognition service they share (engine, duplicate cache, photo store).
+ *
+ * Request (multipart, contract §5): file (required), include_prices (default true),
+ * consent_to_fingerprinting (default false); Rodeo adds optional top_k (1..20), category
+ * and brand filters. Unknown form fields are refused (422), so a typo in a filter is not
+ * silently ignored.
+ * Flow: quota -> intake (validation verdict = the HTTP answer) -> duplicate cache (same
+ * caller, pHash within DUP_DISTANCE, last 24 h, same options) -> engine -> upload record
+ * (EXIF as the intake kept it, device only with consent) -> 200.
+ * Privacy (contract F10): a cached result is only ever the same caller's; the photo's
+ * metadata in a response is always this upload's own. */
+#include "api/api.h"
+#include "api/payments.h"
+#include "api/products.h"
+#include "blob/blob.h"
+#include "core/buf.h"
+#include "core/config.h"
+#include "core/log.h"
+#include "core/str.h"
+#include "core/timeutil.h"
+#include "recog/recognize.h"
+#include "store/catalog.h"
+#include "vision/dupindex.h"
+#include "vision/intake.h"
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define DUP_DISTANCE 4                    /* pHash bits: a re-encode or resize of the same photo */
+#define DUP_WINDOW_US (24LL * 3600 * 1000000)
+
+static recog_engine_t    *engine;
+static vision_dupindex_t *dups;
+static blob_store_t      *photos;
+static pthread_t          starter;
+static int                starter_running;
+static volatile int       starter_cancel;
+
+recog_engine_t *api_recognize_engine(void) { return engine; }
+
+static int refill_dup(void *ctx, int64_t id, uint64_t phash)
+{
+    (void)ctx;
+    vision_dupindex_add(dups, id, phash);
+    return 0;
+}
+
+static void *starter_thread(void *arg)
+{
+    (void)arg;
+    const char *dir = getenv("RODEO_CONTENT_DIR");
+    buf_t path = { 0 };
+    buf_printf(&path, "%s/catalog", dir && *dir ? dir : "content");
+    if (!starter_cancel) recog_load_starter(g_api.store, engine, path.data, g_config.data_dir);
+    buf_free(&path);
+    return NULL;
+}
+
+int api_recognize_init(char *err, size_t errlen)
+{
+    engine = recog_engine_new();
+    dups = vision_dupindex_new();
+    photos = blob_fs_open(g_config.data_dir, "/api/blobs", err, errlen);
+    if (!engine || !dups || !photos) {
+        if (!*err) snprintf(err, errlen, "cannot create the recognition engine");
+        return -1;
+    }
+    long n = recog_engine_load(engine, g_api.store, err, errlen);
+    if (n < 0) return -1;
+    store_uploads_since(g_api.store, time_now_us() - DUP_WINDOW_US, refill_dup, NULL);
+    log_info("recognition: %ld catalog images loaded (classic features)", n);
+    const char *s = getenv("RODEO_STARTER_CATALOG");
+    bool on = true;
+    if (s && *s && !str_to_bool(s, &on)) on = true;
+    if (on && n == 0) {
+        starter_cancel = 0;
+        starter_running = pthread_create(&starter, NULL, starter_thread, NULL) == 0;
+    }
+    return 0;
+}
+
+void api_recognize_shutdown(void)
+{
+    if (starter_running) {
+        starter_cancel = 1;
+        pthread_join(starter, NULL);
+        starter_running = 0;
+    }
+    recog_engine_free(engine);
+    vision_dupindex_free(dups);
+    if (photos) blob_close(photos);
+    engine = NULL;
+    dups = NULL;
+    photos = NULL;
+}
+
+/* A boolean form field: absent -> def; malformed -> 422 and false. */
+static bool form_bool(http_req_t *req, http_resp_t *resp, const char *name, bool def, bool *out)
+{
+    const http_part_t *p = http_req_part(req, name);
+    *out = def;
+    if (!p) return true;
+    if (!p->value || !str_to_bool(p->value, out)) {
+        http_resp_error(resp, 422, "validation_error", "%s: must be true or false", name);
+        return false;
+    }
+    return true;
+}
+
+/* The earlier response for a near-identical photo from the same caller, or NULL. */
+static json_t *cached(int64_t user_id, uint64_t phash, const char *options)
+{
+    vision_dup_match_t m[8];
+    size_t n = vision_dupindex_query(dups, phash, DUP_DISTANCE, m, 8);
+    int64_t now = time_now_us();
+    for (size_t i = 0; i < n; i++) {
+        int64_t owner = 0, at = 0;
+        char *res = NULL;
+        if (store_upload_results(g_api.store, m[i].id, &owner, &res, &at) != STORE_OK) continue;
+        json_t *r = (owner == user_id && now - at < DUP_WINDOW_US && res) ? json_loads(res, 0, NULL) : NULL;
+        free(res);
+        const char *opts = json_string_value(json_object_get(r, "_options"));
+        if (r && opts && !strcmp(opts, options)) return r;
+        json_decref(r);
+    }
+    return NULL;
+}
+
+void api_recognize_product(http_req_t *req, http_resp_t *resp)
+{
+    int64_t t0 = time_now_us();
+    const http_part_t *parts;
+    size_t np = http_req_parts(req, &parts);
+    static const char *known[] = { "file", "include_prices", "consent_to_fingerprinting", "top_k", "category", "brand" };
+    for (size_t i = 0; i < np; i++) {
+        bool ok = false;
+        for (size_t k = 0; k < sizeof known / sizeof *known; k++) ok |= !strcmp(parts[i].name, known[k]);
+        if (!ok) {
+            http_resp_error(resp, 422, "validation_error", "%.60s: unknown field", parts[i].name);
+            return;
+        }
+    }
+    const http_part_t *file = http_req_part(req, "file");
+    if (!file || !file->path) {
+        http_resp_error(resp, 422, "validation_error", "file: field required (a photo as a file part)");
+        return;
+    }
+    bool prices, consent;
+    if (!form_bool(req, resp, "include_prices", true, &prices) ||
+        !form_bool(req, resp, "consent_to_fingerprinting", false, &consent))
+        return;
+    recog_opts_t o = { .include_prices = prices, .top_k = 5 };
+    const http_part_t *tk = http_req_part(req, "top_k");
+    if (tk) {
+        int64_t k;
+        if (!tk->value || !str_to_i64(tk->value, &k) || k < 1 || k > RECOG_MAX_MATCHES) {
+            http_resp_error(resp, 422, "validation_error", "top_k: must be an integer from 1 to %d", RECOG_MAX_MATCHES);
+            return;
+        }
+        o.top_k = (int)k;
+    }
+    const http_part_t *cat = http_req_part(req, "category"), *brand = http_req_part(req, "brand");
+    o.category = cat && cat->value && *cat->value ? cat->value : NULL;
+    o.brand = brand && brand->value && *brand->value ? brand->value : NULL;
+    if ((o.category && !recog_engine_has_category(engine, o.category)) ||
+        (o.brand && !recog_engine_has_brand(engine, o.brand))) {
+        http_resp_error(resp, 422, "validation_error", "%s: unknown %s '%.60s'", o.category && !recog_engine_has_category(engine, o.category) ? "category" : "brand",
+                        o.category && !recog_engine_has_category(engine, o.category) ? "category" : "brand",
+                        o.category && !recog_engine_has_category(engine, o.category) ? o.category : o.brand);
+        return;
+    }
+    int64_t uid = http_req_principal(req)->user_id;
+    if (uid && !api_quota_check(req, resp, BILLING_ACTION_RECOGNITION)) return;
+
+    vision_intake_options_t io;
+    vision_intake_options_default(&io);
+    io.consent = consent;
+    io.input_size = 32;      /* classic features use the thumbnail; no 224 tensor needed */
+    io.max_file_bytes = g_config.max_upload_bytes ? g_config.max_upload_bytes : io.max_file_bytes;
+    vision_intake_t in;
+    memset(&in, 0, sizeof in);
+    json_t *out = NULL;
+    char *options = NULL;
+    if (vision_intake_file(file->path, &io, &in) != 0) {
+        if (uid) api_quota_refund(req, BILLING_ACTION_RECOGNITION);
+        http_resp_error(resp, in.error.status ? in.error.status : 400, in.error.code[0] ? in.error.code : "invalid_image",
+                        "%s", in.error.message);
+        goto done;
+    }
+    buf_t ob = { 0 };
+    buf_printf(&ob, "p=%d k=%d c=%s b=%s", prices, o.top_k, o.category ? o.category : "", o.brand ? o.brand : "");
+    options = buf_steal(&ob);
+    out = cached(uid, in.phash, options);
+    if (out) {
+        json_object_del(out, "_options");
+        json_object_set_new(out, "cached", json_true());
+        /* the cached part is what the pixels say; the metadata is this upload's own */
+        json_object_set_new(out, "metadata", recog_metadata(&in, (double)(time_now_us() - t0) / 1000.0));
+        http_resp_json(resp, 200, out);
+        out = NULL;
+        goto done;
+    }
+    char err[300] = "";
+    out = recog_respond(g_api.store, engine, &in, &o, t0, err, sizeof err);
+    if (!out) {
+        if (uid) api_quota_refund(req, BILLING_ACTION_RECOGNITION);
+        http_resp_error(resp, 503, "recognition_unavailable", "Recognition failed: %s", err);
+        goto done;
+    }
+    json_object_set_new(out, "cached", json_false());
+    /* keep the photo (content-addressed) and the record */
+    char berr[200];
+    int stored = blob_put_file(photos, in.sha256, file->path, berr, sizeof berr) == BLOB_OK;
+    if (!stored) log_warn("recognize: photo not stored: %s", berr);
+    json_object_set_new(out, "_options", json_string(options));
+    char *results = json_dumps(out, JSON_COMPACT);
+    json_object_del(out, "_options");
+    char *timings = json_dumps(json_object_get(out, "timings"), JSON_COMPACT);
+    store_upload_in_t up = { .user_id = uid, .device_id = consent && in.device_id[0] ? in.device_id : NULL,
+                             .sha256 = in.sha256, .blob_key = stored ? in.sha256 : NULL,
+                             .format = vision_format_name(in.format), .phash = in.phash, .width = in.width,
+                             .height = in.height, .metadata_json = in.exif_json, .results_json = results,
+                             .method = "classic", .timings_json = timings };
+    int64_t upload_id = 0;
+    if (store_upload_add(g_api.store, &up, &upload_id) == STORE_OK) vision_dupindex_add(dups, upload_id, in.phash);
+    if (up.device_id) {
+        json_t *ex = in.exif_json ? json_loads(in.exif_json, 0, NULL) : NULL;
+        store_device_touch(g_api.store, up.device_id, json_string_value(json_object_get(ex, "camera_make")),
+                           json_string_value(json_object_get(ex, "camera_model")),
+                           json_string_value(json_object_get(ex, "software")), uid);
+        json_decref(ex);
+    }
+    free(results);
+    free(timings);
+    http_resp_json(resp, 200, out);
+    out = NULL;
+done:
+    json_decref(out);
+    free(options);
+    vision_intake_free(&in);
+}
+
+void api_product_analytics(http_req_t *req, http_resp_t *resp)
+{
+    const http_principal_t *p = http_req_principal(req);
+    if (!p->user_id) {
+        /* anonymous callers own no uploads they can be shown */
+        http_resp_json(resp, 200, json_pack("{s:i, s:i, s:n, s:n, s:n, s:s}", "total_uploads", 0, "unique_devices", 0,
+                                            "average_processing_time_ms", "most_recognized_category",
+                                            "most_recognized_brand", "scope", "none"));
+        return;
+    }
+    /* admins see totals over everyone with ?scope=all; everyone else sees their own */
+    const char *scope = http_req_query(req, "scope");
+    bool all = scope && !strcmp(scope, "all");
+    if (all && !p->is_admin) {
+        http_resp_error(resp, 403, "forbidden", "Only administrators can see totals");
+        return;
+    }
+    json_t *out = NULL;
+    int rc = store_product_analytics(g_api.store, all ? 0 : p->user_id, &out);
+    if (rc != STORE_OK) { api_store_error(resp, rc, "Analytics"); return; }
+    json_object_set_new(out, "scope", json_string(all ? "all" : "own"));
+    http_resp_json(resp, 200, out);
+}

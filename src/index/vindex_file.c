@@ -1,0 +1,333 @@
+/* vindex_file.c — snapshot files: crash-safe save and mmap load with full verification.
+ *
+ * Format (little-endian, version 1). A 4096-byte header, then page-aligned sections:
+ *   header: "RODEOVIX" | u32 version | u32 header bytes (4096)
+ *           u32 dim, metric, m, ef_construction, ef_search, quant, flat_below, q_trained
+ *           f32 q_scale | u32 reserved | u64 seed, rng, slots, live, dead, ep_packed,
+ *           stride, code_off
+ *           5 x { u64 offset, u64 length, u64 checksum }  sections below
+ *           ... zero ... | u64 checksum of bytes [0, 4088) at offset 4088
+ *   section 0 nodes:  slots x stride   level-0 records (state, links, code), as in memory
+ *   section 1 meta:   slots x 32       id, attrs, state, level
+ *   section 2 vec:    slots x dim f32  exact vectors (int8 collections only, else empty)
+ *   section 3 upper:  for each slot with level > 0, level x (1 + m) u32 links
+ *   section 4 qoff:   dim f32          int8 quantiser offsets
+ * Save writes PATH.tmp, fsyncs it, renames it over PATH and fsyncs the directory, so PATH is
+ * always either the old or the new complete snapshot. Load maps the file privately (pages
+ * are shared with the page cache until written), checks every checksum and every graph link
+ * (a file with valid checksums but hostile content must not crash a search), and builds the
+ * id map. Any failure is reported with a reason; the caller then rebuilds from the store. */
+#include "index/vindex_impl.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define FILE_MAGIC "RODEOVIX"
+#define FILE_VERSION 1u
+#define HDR 4096
+#define NSEC 5
+#define PAGE 4096
+
+typedef struct { uint64_t off, len, sum; } sec_t;
+
+typedef struct {
+    char magic[8];
+    uint32_t version, header_bytes;
+    uint32_t dim, metric, m, ef_construction, ef_search, quant, flat_below, q_trained;
+    float q_scale; uint32_t reserved;
+    uint64_t seed, rng, slots, live, dead, ep_packed, stride, code_off;
+    sec_t sec[NSEC];
+} fhdr_t;
+
+/* ---- save ---- */
+typedef struct { FILE *f; vsum_t sum; uint64_t pos; int err; } wr_t;
+
+static void wr(wr_t *w, const void *p, size_t n)
+{
+    if (w->err || !n) return;
+    if (fwrite(p, 1, n, w->f) != n) w->err = errno ? errno : EIO;
+    vsum_update(&w->sum, p, n);
+    w->pos += n;
+}
+
+static void pad_page(wr_t *w)
+{
+    static const char zero[PAGE];
+    size_t r = w->pos % PAGE;
+    if (r && !w->err) {
+        if (fwrite(zero, 1, PAGE - r, w->f) != PAGE - r) w->err = errno ? errno : EIO;
+        w->pos += PAGE - r;
+    }
+}
+
+static void sec_begin(wr_t *w, sec_t *s) { pad_page(w); vsum_init(&w->sum); s->off = w->pos; }
+static void sec_end(wr_t *w, sec_t *s) { s->len = w->pos - s->off; s->sum = vsum_final(&w->sum); }
+
+int vindex_save(vindex_t *v, const char *path, char *err, size_t errlen)
+{
+    if (!v || !path) { vindex_set_err(err, errlen, "null argument"); return -1; }
+    size_t plen = strlen(path);
+    char *tmp = malloc(plen + 16);
+    if (!tmp) { vindex_set_err(err, errlen, "out of memory"); return -1; }
+    snprintf(tmp, plen + 16, "%s.tmp", path);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    FILE *f = fd >= 0 ? fdopen(fd, "wb") : NULL;
+    if (!f) {
+        vindex_set_err(err, errlen, "%s: %s", tmp, strerror(errno));
+        if (fd >= 0) close(fd);
+        free(tmp);
+        return -1;
+    }
+    setvbuf(f, NULL, _IOFBF, 1 << 20);
+    pthread_mutex_lock(&v->wlock);
+    fhdr_t h;
+    memset(&h, 0, sizeof h);
+    memcpy(h.magic, FILE_MAGIC, 8);
+    h.version = FILE_VERSION; h.header_bytes = HDR;
+    h.dim = v->dim; h.metric = v->p.metric; h.m = v->m;
+    h.ef_construction = v->p.ef_construction; h.ef_search = v->p.ef_search;
+    h.quant = v->p.quant; h.flat_below = v->p.flat_below; h.q_trained = (uint32_t)v->q_trained;
+    h.q_scale = v->q_scale;
+    h.seed = v->p.seed; h.rng = v->rng; h.slots = v->n_slots; h.live = v->n_live;
+    h.dead = v->n_dead; h.ep_packed = v->ep_packed; h.stride = v->stride; h.code_off = v->code_off;
+    vtab_t *t = v->tab;
+    size_t n = v->n_slots, per = (size_t)1 << v->chunk_shift;
+    wr_t w;
+    memset(&w, 0, sizeof w);
+    w.f = f;
+    char zero_hdr[HDR] = {0};
+    if (fwrite(zero_hdr, 1, HDR, f) != HDR) w.err = errno ? errno : EIO;
+    w.pos = HDR;
+    sec_begin(&w, &h.sec[0]);
+    for (size_t b = 0; b < n; b += per) wr(&w, t->nodes[b / per], (n - b < per ? n - b : per) * v->stride);
+    sec_end(&w, &h.sec[0]);
+    sec_begin(&w, &h.sec[1]);
+    for (size_t b = 0; b < n; b += per) wr(&w, t->meta[b / per], (n - b < per ? n - b : per) * sizeof(vmeta_t));
+    sec_end(&w, &h.sec[1]);
+    sec_begin(&w, &h.sec[2]);
+    if (v->p.quant == VINDEX_QUANT_INT8)
+        for (size_t b = 0; b < n; b += per)
+            wr(&w, t->vec[b / per], (n - b < per ? n - b : per) * v->dim * sizeof(float));
+    sec_end(&w, &h.sec[2]);
+    sec_begin(&w, &h.sec[3]);
+    for (size_t s = 0; s < n; s++) {
+        const vmeta_t *mt = vindex_meta(v, t, (uint32_t)s);
+        uint32_t *u = t->up[s / per][s % per];
+        if (mt->level > 0 && u) wr(&w, u, (size_t)mt->level * (v->m + 1) * sizeof(uint32_t));
+    }
+    sec_end(&w, &h.sec[3]);
+    sec_begin(&w, &h.sec[4]);
+    wr(&w, v->q_off, v->dim * sizeof(float));
+    sec_end(&w, &h.sec[4]);
+    pthread_mutex_unlock(&v->wlock);
+
+    uint8_t hdr[HDR] = {0};
+    memcpy(hdr, &h, sizeof h);
+    uint64_t hs = vsum(hdr, HDR - 8);
+    memcpy(hdr + HDR - 8, &hs, 8);
+    if (!w.err && fflush(f)) w.err = errno;
+    if (!w.err && pwrite(fd, hdr, HDR, 0) != HDR) w.err = errno ? errno : EIO;
+    if (!w.err && fsync(fd)) w.err = errno;
+    if (fclose(f) && !w.err) w.err = errno;
+    if (!w.err && rename(tmp, path)) w.err = errno;
+    if (!w.err) {
+        char *d = strdup(path);
+        int dfd = d ? open(dirname(d), O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+        if (dfd >= 0) { if (fsync(dfd)) w.err = errno; close(dfd); }
+        free(d);
+    }
+    if (w.err) {
+        vindex_set_err(err, errlen, "%s: %s", tmp, strerror(w.err));
+        unlink(tmp);
+        free(tmp);
+        return -1;
+    }
+    free(tmp);
+    if (vlog_truncate(v)) { vindex_set_err(err, errlen, "cannot truncate the log"); return -1; }
+    return 0;
+}
+
+/* ---- load ---- */
+static vindex_t *fail(vindex_t *v, char *err, size_t errlen, const char *path, const char *why)
+{
+    vindex_set_err(err, errlen, "%s: %s", path, why);
+    vindex_free(v);
+    return NULL;
+}
+
+vindex_t *vindex_load(const char *path, char *err, size_t errlen)
+{
+    if (!path) { vindex_set_err(err, errlen, "null path"); return NULL; }
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) { vindex_set_err(err, errlen, "%s: %s", path, strerror(errno)); return NULL; }
+    struct stat st;
+    if (fstat(fd, &st) < 0) { vindex_set_err(err, errlen, "%s: %s", path, strerror(errno)); close(fd); return NULL; }
+    size_t size = (size_t)st.st_size;
+    uint8_t hdr[HDR];
+    if (size < HDR || pread(fd, hdr, HDR, 0) != HDR) {
+        close(fd);
+        vindex_set_err(err, errlen, "%s: truncated (no complete header)", path);
+        return NULL;
+    }
+    fhdr_t h;
+    memcpy(&h, hdr, sizeof h);
+    uint64_t hs;
+    memcpy(&hs, hdr + HDR - 8, 8);
+    if (memcmp(h.magic, FILE_MAGIC, 8)) { close(fd); vindex_set_err(err, errlen, "%s: not a rodeo vector index", path); return NULL; }
+    if (h.version != FILE_VERSION) {
+        close(fd);
+        vindex_set_err(err, errlen, "%s: unsupported version %u (this build reads %u)", path, h.version, FILE_VERSION);
+        return NULL;
+    }
+    if (vsum(hdr, HDR - 8) != hs) { close(fd); vindex_set_err(err, errlen, "%s: header checksum mismatch", path); return NULL; }
+    vindex_params_t p;
+    memset(&p, 0, sizeof p);
+    p.dim = h.dim; p.metric = (vindex_metric_t)h.metric; p.m = h.m;
+    p.ef_construction = h.ef_construction; p.ef_search = h.ef_search;
+    p.quant = (vindex_quant_t)h.quant; p.flat_below = h.flat_below; p.seed = h.seed;
+    vindex_t *v = vindex_alloc(&p, err, errlen);
+    if (!v) { close(fd); return NULL; }
+    size_t n = (size_t)h.slots;
+    if (h.stride != v->stride || h.code_off != v->code_off || h.slots >= UINT32_MAX ||
+        h.live + h.dead != h.slots) {
+        close(fd);
+        return fail(v, err, errlen, path, "inconsistent header");
+    }
+    uint64_t want_len[NSEC] = {n * v->stride, n * sizeof(vmeta_t),
+                               p.quant == VINDEX_QUANT_INT8 ? n * v->dim * sizeof(float) : 0,
+                               h.sec[3].len, v->dim * sizeof(float)};
+    for (int i = 0; i < NSEC; i++) {
+        if (h.sec[i].len != want_len[i] || h.sec[i].off % PAGE || h.sec[i].off < HDR ||
+            h.sec[i].off > size || h.sec[i].len > size - h.sec[i].off) {
+            close(fd);
+            return fail(v, err, errlen, path, h.sec[i].off + h.sec[i].len > size ? "truncated" : "bad section table");
+        }
+    }
+    void *map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+    close(fd);
+    if (map == MAP_FAILED) return fail(v, err, errlen, path, "mmap failed");
+    v->map = map;
+    v->map_len = size;
+    const char *base = map;
+    for (int i = 0; i < NSEC; i++)
+        if (vsum(base + h.sec[i].off, h.sec[i].len) != h.sec[i].sum) {
+            static const char *names[NSEC] = {"nodes", "meta", "vectors", "upper links", "quantiser"};
+            char why[96];
+            snprintf(why, sizeof why, "checksum mismatch in section %s", names[i]);
+            return fail(v, err, errlen, path, why);
+        }
+
+    /* structure checks: states, levels, links in range */
+    char *nodes = (char *)base + h.sec[0].off;
+    vmeta_t *meta = (vmeta_t *)(base + h.sec[1].off);
+    size_t up_words = 0, live = 0;
+    for (size_t s = 0; s < n; s++) {
+        if ((meta[s].state != SLOT_LIVE && meta[s].state != SLOT_DEAD) || meta[s].level < 0 ||
+            meta[s].level > 30)
+            return fail(v, err, errlen, path, "corrupt slot metadata");
+        live += meta[s].state == SLOT_LIVE;
+        up_words += (size_t)meta[s].level * (v->m + 1);
+        const uint32_t *ll = (const uint32_t *)(nodes + s * v->stride) + 1;
+        if (ll[-1] != meta[s].state) return fail(v, err, errlen, path, "corrupt slot state");
+        if (ll[0] > v->m0) return fail(v, err, errlen, path, "corrupt neighbour list");
+        for (uint32_t i = 0; i < ll[0]; i++)
+            if (ll[1 + i] >= n) return fail(v, err, errlen, path, "corrupt neighbour list");
+    }
+    if (live != h.live || up_words * sizeof(uint32_t) != h.sec[3].len)
+        return fail(v, err, errlen, path, "inconsistent counts");
+    uint32_t ep = (uint32_t)h.ep_packed;
+    int top = (int)(h.ep_packed >> 32) - 1;
+    if (h.ep_packed && (ep >= n || top != meta[ep].level)) return fail(v, err, errlen, path, "bad entry point");
+    if (!h.ep_packed && n) return fail(v, err, errlen, path, "bad entry point");
+
+    /* chunk table over the mapping; the last partial chunk is copied so inserts can extend it */
+    size_t per = (size_t)1 << v->chunk_shift, nch = (n + per - 1) / per;
+    {
+        /* allocate the table without chunks, then point it into the map */
+        vtab_t *t = v->tab;
+        size_t cap = 4;
+        while (cap < nch) cap *= 2;
+        vtab_t *nt = calloc(1, sizeof *nt);
+        if (!nt) return fail(v, err, errlen, path, "out of memory");
+        nt->cap = cap;
+        nt->nodes = calloc(cap, sizeof *nt->nodes); nt->meta = calloc(cap, sizeof *nt->meta);
+        nt->up = calloc(cap, sizeof *nt->up); nt->vec = calloc(cap, sizeof *nt->vec);
+        nt->retired = t;
+        v->tab = nt;
+        if (!nt->nodes || !nt->meta || !nt->up || !nt->vec) return fail(v, err, errlen, path, "out of memory");
+        for (size_t c = 0; c < nch; c++) {
+            size_t rows = n - c * per < per ? n - c * per : per;
+            char *cn = nodes + c * per * v->stride;
+            vmeta_t *cm = meta + c * per;
+            float *cv = p.quant == VINDEX_QUANT_INT8 ? (float *)(base + h.sec[2].off) + c * per * v->dim : NULL;
+            nt->up[c] = calloc(per, sizeof(uint32_t *));
+            if (!nt->up[c]) return fail(v, err, errlen, path, "out of memory");
+            if (rows < per) {
+                void *nn = NULL;
+                if (posix_memalign(&nn, 64, per * v->stride)) return fail(v, err, errlen, path, "out of memory");
+                memcpy(nn, cn, rows * v->stride);
+                nt->nodes[c] = nn;
+                vmeta_t *nm = calloc(per, sizeof *nm);
+                if (!nm) return fail(v, err, errlen, path, "out of memory");
+                memcpy(nm, cm, rows * sizeof *nm);
+                nt->meta[c] = nm;
+                if (cv) {
+                    float *nv = malloc(per * v->dim * sizeof(float));
+                    if (!nv) return fail(v, err, errlen, path, "out of memory");
+                    memcpy(nv, cv, rows * v->dim * sizeof(float));
+                    nt->vec[c] = nv;
+                }
+            } else {
+                nt->nodes[c] = cn; nt->meta[c] = cm; nt->vec[c] = cv;
+            }
+        }
+    }
+    v->n_slots = n;
+    v->n_live = h.live;
+    v->n_dead = h.dead;
+    v->ep_packed = h.ep_packed;
+    v->rng = h.rng;
+    v->q_trained = (int)h.q_trained;
+    v->q_scale = h.q_scale;
+    memcpy(v->q_off, base + h.sec[4].off, v->dim * sizeof(float));
+    if (p.quant == VINDEX_QUANT_INT8 && v->q_trained && !(isfinite(v->q_scale) && v->q_scale > 0))
+        return fail(v, err, errlen, path, "bad quantiser");
+    const uint32_t *up = (const uint32_t *)(base + h.sec[3].off);
+    vtab_t *t = v->tab;
+    for (size_t s = 0; s < n; s++) {
+        int lv = meta[s].level;
+        if (lv == 0) continue;
+        size_t words = (size_t)lv * (v->m + 1);
+        uint32_t *u = malloc(words * sizeof *u);
+        if (!u) return fail(v, err, errlen, path, "out of memory");
+        memcpy(u, up, words * sizeof *u);
+        up += words;
+        t->up[s / per][s % per] = u;
+        for (int l = 0; l < lv; l++) {
+            const uint32_t *ll = u + (size_t)l * (v->m + 1);
+            if (ll[0] > v->m) return fail(v, err, errlen, path, "corrupt upper links");
+            for (uint32_t i = 0; i < ll[0]; i++)
+                if (ll[1 + i] >= n || meta[ll[1 + i]].level < l + 1)
+                    return fail(v, err, errlen, path, "corrupt upper links");
+        }
+    }
+    /* id map: one live slot per id */
+    size_t cap = 64;
+    while (cap * 4 < (h.live + 1) * 5) cap *= 2;
+    v->ids = calloc(cap, sizeof *v->ids);
+    if (!v->ids) return fail(v, err, errlen, path, "out of memory");
+    v->ids_cap = cap;
+    for (size_t s = 0; s < n; s++) {
+        if (meta[s].state != SLOT_LIVE) continue;
+        if (vindex_idmap_get(v, meta[s].id) >= 0) return fail(v, err, errlen, path, "duplicate live id");
+        vindex_idmap_put(v, meta[s].id, (uint32_t)s);
+    }
+    return v;
+}
