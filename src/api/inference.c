@@ -6,6 +6,7 @@
  * an API server sends to its remote inference tier). Embeddings are L2-normalised, in upload
  * order. A missing model is a 503 with a detail saying what to do. */
 #include "api/inference.h"
+#include "api/api.h"
 #include "core/buf.h"
 #include "core/config.h"
 #include "ml/remote.h"
@@ -23,6 +24,33 @@ int api_inference_init(char *err, size_t errlen)
 }
 
 void api_inference_shutdown(void) { ml_service_shutdown(); }
+
+void api_inference_ready(http_req_t *req, http_resp_t *resp)
+{
+    (void)req;
+    if (!ml_service_clip_ready()) {
+        http_resp_error(resp, 503, "model_not_loaded", "%s", ml_service_clip_error());
+        return;
+    }
+    http_resp_json(resp, 200, json_pack("{s:s, s:s}", "status", "ready", "model", ml_service_clip_name()));
+}
+
+/* Rate limits as in routes.c; an inference tier behind API servers usually runs with
+ * RATE_LIMIT=0 on a private network (all its callers share a few addresses). */
+static const http_route_t inference_routes[] = {
+    {"GET",  "/health",         api_health,          HTTP_AUTH_NONE, 0,   0},
+    {"GET",  "/ready",          api_inference_ready, HTTP_AUTH_NONE, 0,   0},
+    {"GET",  "/v1/models",      api_models_info,     HTTP_AUTH_NONE, 300, 0},
+    {"POST", "/v1/embed/image", api_embed_image,     HTTP_AUTH_NONE, 120, HTTP_ROUTE_UPLOAD},
+    {"POST", "/v1/embed/text",  api_embed_text,      HTTP_AUTH_NONE, 120, 0},
+    {"POST", "/v1/classify",    api_classify,        HTTP_AUTH_NONE, 120, HTTP_ROUTE_UPLOAD},
+};
+
+const http_route_t *api_inference_routes(size_t *n)
+{
+    *n = sizeof inference_routes / sizeof *inference_routes;
+    return inference_routes;
+}
 
 static int require_model(http_resp_t *resp)
 {

@@ -14,6 +14,10 @@
 int  api_inference_init(char *err, size_t errlen);
 void api_inference_shutdown(void);
 
+/* The routes of `rodeo serve --role inference`: /health, /ready (200 once CLIP is loaded)
+ * and the /v1 inference routes (the same entries as in the full table). */
+const http_route_t *api_inference_routes(size_t *n);
+void api_inference_ready(http_req_t *req, http_resp_t *resp);  /* GET  /ready (inference role) */
 void api_models_info(http_req_t *req, http_resp_t *resp);     /* GET  /v1/models */
 void api_embed_image(http_req_t *req, http_resp_t *resp);     /* POST /v1/embed/image */
 void api_embed_text(http_req_t *req, http_resp_t *resp);      /* POST /v1/embed/text */

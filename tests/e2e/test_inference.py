@@ -199,3 +199,37 @@ def test_remote_inference_tier(srv):
     dead = OTHERS["dead"] = harness.Server(env={"INFERENCE_URL": "http://127.0.0.1:1",
                                                "CLIP_MODEL": os.path.join(TMP, "does-not-exist")}).start()
     check_error(dead.post("/v1/embed/text", {"texts": ["a"]}), 503)
+
+
+def start_inference_role(env):
+    """harness.Server started as `rodeo serve --role inference`."""
+    import subprocess as sp
+    import time
+    s = harness.Server(env=env)
+    s.log = open(s.log_path, "wb")
+    s.proc = sp.Popen([harness.BINARY, "serve", "--role", "inference"], env=s.env, stdout=s.log, stderr=sp.STDOUT)
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        assert s.proc.poll() is None, s.read_log()
+        try:
+            if s.get("/health").status == 200:
+                return s
+        except OSError:
+            pass
+        time.sleep(0.02)
+    raise RuntimeError("inference role did not start:\n" + s.read_log())
+
+
+def test_inference_role(srv):
+    s = OTHERS["role"] = start_inference_role({"CLIP_MODEL": os.path.join(TMP, "clip_tiny")})
+    assert s.get("/ready").status == 200
+    texts = lines("clip_texts.txt")
+    d = s.post("/v1/embed/text", {"texts": texts}).json()
+    ref = floats("clip_text_ref.f32")
+    assert all(close(d["embeddings"][i], ref[i * 24:(i + 1) * 24]) for i in range(len(texts)))
+    check_error(s.get("/api/products"), 404)                       # only the inference routes
+    check_error(s.post("/api/auth/login", {"email": "a@b.c", "password": "x"}), 404)
+    assert not os.path.exists(os.path.join(s.dir, "data", "rodeo.db"))
+    assert s.stop() == 0
+    none = OTHERS["role-none"] = start_inference_role({"CLIP_MODEL": os.path.join(TMP, "missing")})
+    check_error(none.get("/ready"), 503, "model_not_loaded")
