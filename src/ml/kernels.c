@@ -6,6 +6,7 @@
  * erf is Abramowitz-Stegun 7.1.26 (abs. error 1.5e-7) on top of it. */
 #include "ml/kernels.h"
 #include "ml/gemm_bf16.h"
+#include "ml/gemm_f32.h"
 #include <cblas.h>
 #include <immintrin.h>
 #include <math.h>
@@ -221,6 +222,8 @@ void ml_linear(float *out, const float *x, const ml_matrix_t *w, const float *bi
         }
     if (w->bf16)
         gemm_bf16(out, x, w->bf16, m, w->n, w->k, accumulate);
+    else if (gemm_f32_hw())
+        gemm_f32_nt(out, x, w->f32, m, w->n, w->k, accumulate);
     else
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, w->n, w->k, 1.0f, x, w->k,
                     w->f32, w->k, accumulate ? 1.0f : 0.0f, out, w->n);
