@@ -26,7 +26,7 @@ import torch.nn.functional as F
 HERE = os.path.dirname(os.path.abspath(__file__))
 DIR = os.environ.get("ML_BENCH_DIR", "/tmp/rodeo-bench-ml")
 MODEL = os.path.join(DIR, "clip-vit-base-patch32")
-ROUNDS = int(os.environ.get("ML_BENCH_ROUNDS", "3"))
+ROUNDS = int(os.environ.get("ML_BENCH_ROUNDS", "5"))
 
 
 def write_model():
@@ -240,12 +240,12 @@ def main():
         print("%s batch %d threads %d: ours %.1f ms, torch %.1f ms, ratio %.2f%s | load %.0f ms rss %.0f MB %.1f GFLOP/s of sgemm peak %.1f" %
               (mode, batch, threads, o, p, o / p, (", bf16 %.1f ms (%.2fx torch)" % (b, b / p)) if b else "",
                info["load_ms"], info["rss_mb"], 8.8 / (o / 1e3) if mode == "image" else 0, info["sgemm_peak"]), flush=True)
-    print("\n| tower | batch | threads | ours fp32 ms/item | PyTorch ms/item | ratio | ours bf16 ms/item | bf16 / PyTorch | GFLOP/s (fp32) | sgemm peak GFLOP/s |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("\n| tower | batch | threads | ours fp32 ms/item | PyTorch ms/item | ratio | ours bf16 ms/item | bf16 / PyTorch | GFLOP/s (fp32) | OpenBLAS sgemm peak | our f32 GEMM peak |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for mode, batch, threads, o, p, b, info in rows:
-        print("| %s | %d | %d | %.1f | %.1f | %.2f | %s | %s | %s | %.0f |" % (
+        print("| %s | %d | %d | %.1f | %.1f | %.2f | %s | %s | %s | %.0f | %.0f |" % (
             mode, batch, threads, o, p, o / p, "%.1f" % b if b else "-", "%.2f" % (b / p) if b else "-",
-            "%.0f" % (8.8 / (o / 1e3)) if mode == "image" else "-", info["sgemm_peak"]))
+            "%.0f" % (8.8 / (o / 1e3)) if mode == "image" else "-", info["sgemm_peak"], info["f32_kernel_peak"]))
 
 
 main()
