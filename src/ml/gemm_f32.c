@@ -33,8 +33,8 @@ int gemm_f32_hw(void)
 
 typedef struct {
     float *out;
-    const float *xt, *w;
-    int m, mpad, n, k, accumulate, n0, n1;
+    const float *xt, *w, *x;
+    int m, mpad, n, k, accumulate, n0, n1, mv;
 } job_t;
 
 /* Writes a tile of sums (rows = weight rows i, columns = activation rows j) into out. */
@@ -81,31 +81,117 @@ static void kernel_6x64(const job_t *J, int n0, int nr, int m0, float *tile)
 #undef ST
 }
 
+/* 6 weight rows x 16, 32 or 48 activation rows (the block after the last full 64),
+ * written out for the same reason as kernel_6x64. */
 __attribute__((target("avx512f")))
 static void kernel_6x16(const job_t *J, int n0, int nr, int m0, float *tile)
 {
     const float *w0 = ROWP(0), *w1 = ROWP(1), *w2 = ROWP(2), *w3 = ROWP(3), *w4 = ROWP(4), *w5 = ROWP(5);
-    __m512 c0 = _mm512_setzero_ps(), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0;
+    __m512 z = _mm512_setzero_ps();
+    __m512 c00 = z, c10 = z, c20 = z, c30 = z, c40 = z, c50 = z;
     const float *xp = J->xt + m0;
     size_t ld = (size_t)J->mpad;
     for (int kk = 0; kk < J->k; kk++, xp += ld) {
-        __m512 a = _mm512_loadu_ps(xp);
-        c0 = _mm512_fmadd_ps(_mm512_set1_ps(w0[kk]), a, c0);
-        c1 = _mm512_fmadd_ps(_mm512_set1_ps(w1[kk]), a, c1);
-        c2 = _mm512_fmadd_ps(_mm512_set1_ps(w2[kk]), a, c2);
-        c3 = _mm512_fmadd_ps(_mm512_set1_ps(w3[kk]), a, c3);
-        c4 = _mm512_fmadd_ps(_mm512_set1_ps(w4[kk]), a, c4);
-        c5 = _mm512_fmadd_ps(_mm512_set1_ps(w5[kk]), a, c5);
+        __m512 a0 = _mm512_loadu_ps(xp + 0);
+        { __m512 b = _mm512_set1_ps(w0[kk]); c00 = _mm512_fmadd_ps(b, a0, c00); }
+        { __m512 b = _mm512_set1_ps(w1[kk]); c10 = _mm512_fmadd_ps(b, a0, c10); }
+        { __m512 b = _mm512_set1_ps(w2[kk]); c20 = _mm512_fmadd_ps(b, a0, c20); }
+        { __m512 b = _mm512_set1_ps(w3[kk]); c30 = _mm512_fmadd_ps(b, a0, c30); }
+        { __m512 b = _mm512_set1_ps(w4[kk]); c40 = _mm512_fmadd_ps(b, a0, c40); }
+        { __m512 b = _mm512_set1_ps(w5[kk]); c50 = _mm512_fmadd_ps(b, a0, c50); }
     }
-    _mm512_storeu_ps(tile, c0); _mm512_storeu_ps(tile + 64, c1); _mm512_storeu_ps(tile + 128, c2);
-    _mm512_storeu_ps(tile + 192, c3); _mm512_storeu_ps(tile + 256, c4); _mm512_storeu_ps(tile + 320, c5);
-#undef ROWP
+    _mm512_storeu_ps(tile + 0, c00);
+    _mm512_storeu_ps(tile + 64, c10);
+    _mm512_storeu_ps(tile + 128, c20);
+    _mm512_storeu_ps(tile + 192, c30);
+    _mm512_storeu_ps(tile + 256, c40);
+    _mm512_storeu_ps(tile + 320, c50);
 }
 
-static void run_job(const job_t *J)
+__attribute__((target("avx512f")))
+static void kernel_6x32(const job_t *J, int n0, int nr, int m0, float *tile)
+{
+    const float *w0 = ROWP(0), *w1 = ROWP(1), *w2 = ROWP(2), *w3 = ROWP(3), *w4 = ROWP(4), *w5 = ROWP(5);
+    __m512 z = _mm512_setzero_ps();
+    __m512 c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z, c30 = z, c31 = z, c40 = z, c41 = z, c50 = z, c51 = z;
+    const float *xp = J->xt + m0;
+    size_t ld = (size_t)J->mpad;
+    for (int kk = 0; kk < J->k; kk++, xp += ld) {
+        __m512 a0 = _mm512_loadu_ps(xp + 0);
+        __m512 a1 = _mm512_loadu_ps(xp + 16);
+        { __m512 b = _mm512_set1_ps(w0[kk]); c00 = _mm512_fmadd_ps(b, a0, c00); c01 = _mm512_fmadd_ps(b, a1, c01); }
+        { __m512 b = _mm512_set1_ps(w1[kk]); c10 = _mm512_fmadd_ps(b, a0, c10); c11 = _mm512_fmadd_ps(b, a1, c11); }
+        { __m512 b = _mm512_set1_ps(w2[kk]); c20 = _mm512_fmadd_ps(b, a0, c20); c21 = _mm512_fmadd_ps(b, a1, c21); }
+        { __m512 b = _mm512_set1_ps(w3[kk]); c30 = _mm512_fmadd_ps(b, a0, c30); c31 = _mm512_fmadd_ps(b, a1, c31); }
+        { __m512 b = _mm512_set1_ps(w4[kk]); c40 = _mm512_fmadd_ps(b, a0, c40); c41 = _mm512_fmadd_ps(b, a1, c41); }
+        { __m512 b = _mm512_set1_ps(w5[kk]); c50 = _mm512_fmadd_ps(b, a0, c50); c51 = _mm512_fmadd_ps(b, a1, c51); }
+    }
+    _mm512_storeu_ps(tile + 0, c00); _mm512_storeu_ps(tile + 16, c01);
+    _mm512_storeu_ps(tile + 64, c10); _mm512_storeu_ps(tile + 80, c11);
+    _mm512_storeu_ps(tile + 128, c20); _mm512_storeu_ps(tile + 144, c21);
+    _mm512_storeu_ps(tile + 192, c30); _mm512_storeu_ps(tile + 208, c31);
+    _mm512_storeu_ps(tile + 256, c40); _mm512_storeu_ps(tile + 272, c41);
+    _mm512_storeu_ps(tile + 320, c50); _mm512_storeu_ps(tile + 336, c51);
+}
+
+__attribute__((target("avx512f")))
+static void kernel_6x48(const job_t *J, int n0, int nr, int m0, float *tile)
+{
+    const float *w0 = ROWP(0), *w1 = ROWP(1), *w2 = ROWP(2), *w3 = ROWP(3), *w4 = ROWP(4), *w5 = ROWP(5);
+    __m512 z = _mm512_setzero_ps();
+    __m512 c00 = z, c01 = z, c02 = z, c10 = z, c11 = z, c12 = z, c20 = z, c21 = z, c22 = z, c30 = z, c31 = z, c32 = z, c40 = z, c41 = z, c42 = z, c50 = z, c51 = z, c52 = z;
+    const float *xp = J->xt + m0;
+    size_t ld = (size_t)J->mpad;
+    for (int kk = 0; kk < J->k; kk++, xp += ld) {
+        __m512 a0 = _mm512_loadu_ps(xp + 0);
+        __m512 a1 = _mm512_loadu_ps(xp + 16);
+        __m512 a2 = _mm512_loadu_ps(xp + 32);
+        { __m512 b = _mm512_set1_ps(w0[kk]); c00 = _mm512_fmadd_ps(b, a0, c00); c01 = _mm512_fmadd_ps(b, a1, c01); c02 = _mm512_fmadd_ps(b, a2, c02); }
+        { __m512 b = _mm512_set1_ps(w1[kk]); c10 = _mm512_fmadd_ps(b, a0, c10); c11 = _mm512_fmadd_ps(b, a1, c11); c12 = _mm512_fmadd_ps(b, a2, c12); }
+        { __m512 b = _mm512_set1_ps(w2[kk]); c20 = _mm512_fmadd_ps(b, a0, c20); c21 = _mm512_fmadd_ps(b, a1, c21); c22 = _mm512_fmadd_ps(b, a2, c22); }
+        { __m512 b = _mm512_set1_ps(w3[kk]); c30 = _mm512_fmadd_ps(b, a0, c30); c31 = _mm512_fmadd_ps(b, a1, c31); c32 = _mm512_fmadd_ps(b, a2, c32); }
+        { __m512 b = _mm512_set1_ps(w4[kk]); c40 = _mm512_fmadd_ps(b, a0, c40); c41 = _mm512_fmadd_ps(b, a1, c41); c42 = _mm512_fmadd_ps(b, a2, c42); }
+        { __m512 b = _mm512_set1_ps(w5[kk]); c50 = _mm512_fmadd_ps(b, a0, c50); c51 = _mm512_fmadd_ps(b, a1, c51); c52 = _mm512_fmadd_ps(b, a2, c52); }
+    }
+    _mm512_storeu_ps(tile + 0, c00); _mm512_storeu_ps(tile + 16, c01); _mm512_storeu_ps(tile + 32, c02);
+    _mm512_storeu_ps(tile + 64, c10); _mm512_storeu_ps(tile + 80, c11); _mm512_storeu_ps(tile + 96, c12);
+    _mm512_storeu_ps(tile + 128, c20); _mm512_storeu_ps(tile + 144, c21); _mm512_storeu_ps(tile + 160, c22);
+    _mm512_storeu_ps(tile + 192, c30); _mm512_storeu_ps(tile + 208, c31); _mm512_storeu_ps(tile + 224, c32);
+    _mm512_storeu_ps(tile + 256, c40); _mm512_storeu_ps(tile + 272, c41); _mm512_storeu_ps(tile + 288, c42);
+    _mm512_storeu_ps(tile + 320, c50); _mm512_storeu_ps(tile + 336, c51); _mm512_storeu_ps(tile + 352, c52);
+}
+
+/* A few leftover activation rows (<= 4): dot products along k, where both the activation
+ * row and the weight row are contiguous; cheaper than padding them to a 16-wide vector. */
+__attribute__((target("avx512f")))
+static void dot_rows(const job_t *J, const float *x, int r0, int nrows, int n0, int n1)
+{
+    int k = J->k, k32 = k / 32 * 32;
+    for (int n = n0; n < n1; n++) {
+        const float *w = J->w + (size_t)n * k;
+        for (int r = 0; r < nrows; r++) {
+            const float *xr = x + (size_t)(r0 + r) * k;
+            /* two independent chains hide the FMA latency */
+            __m512 a0 = _mm512_setzero_ps(), a1 = a0;
+            for (int kk = 0; kk < k32; kk += 32) {
+                a0 = _mm512_fmadd_ps(_mm512_loadu_ps(xr + kk), _mm512_loadu_ps(w + kk), a0);
+                a1 = _mm512_fmadd_ps(_mm512_loadu_ps(xr + kk + 16), _mm512_loadu_ps(w + kk + 16), a1);
+            }
+            float sum = _mm512_reduce_add_ps(_mm512_add_ps(a0, a1));
+            for (int kk = k32; kk < k; kk++) sum += xr[kk] * w[kk];
+            float *o = J->out + (size_t)(r0 + r) * J->n + n;
+            *o = J->accumulate ? *o + sum : sum;
+        }
+    }
+}
+#undef ROWP
+
+/* Rows [0, mv) go through the vector kernels (blocks of 64, then one block of 16..48; mv
+ * is a multiple of 16, zero-padded in xt past m); rows [mv, m) through dot_rows. */
+static void run_job(const job_t *J, const float *x, int mv)
 {
     float tile[NR * 64];
-    int mfull = J->mpad / 64 * 64;     /* mpad is padded to 64 when that wastes <= 48 rows */
+    int mfull = mv / 64 * 64, vrest = (mv - mfull) / 16;
     for (int c0 = J->n0; c0 < J->n1; c0 += NCHUNK) {
         int c1 = c0 + NCHUNK < J->n1 ? c0 + NCHUNK : J->n1;
         for (int m0 = 0; m0 < mfull; m0 += 64)
@@ -114,32 +200,36 @@ static void run_job(const job_t *J)
                 kernel_6x64(J, n0, nr, m0, tile);
                 store_tile(J, tile, 64, n0, nr, m0, J->m - m0 < 64 ? J->m - m0 : 64);
             }
-        for (int m0 = mfull; m0 < J->m; m0 += 16)
+        if (vrest)
             for (int n0 = c0; n0 < c1; n0 += NR) {
                 int nr = c1 - n0 < NR ? c1 - n0 : NR;
-                kernel_6x16(J, n0, nr, m0, tile);
-                store_tile(J, tile, 64, n0, nr, m0, J->m - m0 < 16 ? J->m - m0 : 16);
+                if (vrest == 1) kernel_6x16(J, n0, nr, mfull, tile);
+                else if (vrest == 2) kernel_6x32(J, n0, nr, mfull, tile);
+                else kernel_6x48(J, n0, nr, mfull, tile);
+                store_tile(J, tile, 64, n0, nr, mfull, (J->m < mv ? J->m : mv) - mfull);
             }
+        if (mv < J->m) dot_rows(J, x, mv, J->m - mv, c0, c1);
     }
 }
 
 static void *thread_main(void *arg)
 {
-    run_job(arg);
+    const job_t *j = arg;
+    run_job(j, j->x, j->mv);
     return NULL;
 }
 
 /* Per-thread transpose buffer, kept across calls (see ml_scratch_get for the policy). */
 void gemm_f32_nt(float *out, const float *x, const float *w, int m, int n, int k, int accumulate)
 {
-    /* A remainder of more than 16 rows runs the 64-wide kernel on zero padding (cheaper than
-     * several 16-wide passes); a remainder of up to 16 rows uses the 16-wide kernel. */
-    int mpad = m % 64 > 16 ? (m + 63) / 64 * 64 : (m + 15) / 16 * 16;
+    /* Up to 4 rows beyond a multiple of 16 go to dot_rows; more are zero-padded to 16. */
+    int mv = m % 16 <= 4 ? m / 16 * 16 : (m + 15) / 16 * 16, mpad = mv ? mv : 16;
     float *xt = ml_scratch_get(3, (size_t)k * mpad);
+    int mt = m < mv ? m : mv;                  /* rows that go into xt */
     for (int kk = 0; kk < k; kk++) {
         float *row = xt + (size_t)kk * mpad;
-        for (int j = 0; j < m; j++) row[j] = x[(size_t)j * k + kk];
-        for (int j = m; j < mpad; j++) row[j] = 0.0f;
+        for (int j = 0; j < mt; j++) row[j] = x[(size_t)j * k + kk];
+        for (int j = mt; j < mpad; j++) row[j] = 0.0f;
     }
     int nt = ml_threads_get(), chunks = (n + NCHUNK - 1) / NCHUNK;
     if (nt > chunks) nt = chunks;
@@ -149,13 +239,13 @@ void gemm_f32_nt(float *out, const float *x, const float *w, int m, int n, int k
     pthread_t tid[16];
     int started[16] = {0};
     for (int t = 0; t < nt; t++)
-        jobs[t] = (job_t){out, xt, w, m, mpad, n, k, accumulate,
-                          chunks * t / nt * NCHUNK, chunks * (t + 1) / nt * NCHUNK < n ? chunks * (t + 1) / nt * NCHUNK : n};
+        jobs[t] = (job_t){out, xt, w, x, m, mpad, n, k, accumulate,
+                          chunks * t / nt * NCHUNK, chunks * (t + 1) / nt * NCHUNK < n ? chunks * (t + 1) / nt * NCHUNK : n, mv};
     for (int t = 1; t < nt; t++) started[t] = pthread_create(&tid[t], NULL, thread_main, &jobs[t]) == 0;
-    run_job(&jobs[0]);
+    thread_main(&jobs[0]);
     for (int t = 1; t < nt; t++) {
         if (started[t]) pthread_join(tid[t], NULL);
-        else run_job(&jobs[t]);
+        else thread_main(&jobs[t]);
     }
     ml_scratch_release(3, xt);
 }

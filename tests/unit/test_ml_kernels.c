@@ -177,6 +177,10 @@ TEST(ml_gemm_f32)
     f32_case(64, 48, 100, 0);
     f32_case(80, 53, 33, 1);
     f32_case(130, 200, 17, 0);
+    f32_case(4, 50, 70, 1);               /* dot rows only */
+    f32_case(36, 61, 48, 0);              /* 32-wide block + 4 dot rows */
+    f32_case(52, 12, 33, 1);              /* 48-wide block + 4 dot rows */
+    f32_case(20, 7, 16, 0);               /* 16 + padded */
     int old = ml_threads_get();
     ml_threads_set(2);
     f32_case(50, 300, 96, 0);
