@@ -226,10 +226,17 @@ void gemm_f32_nt(float *out, const float *x, const float *w, int m, int n, int k
     int mv = m % 16 <= 4 ? m / 16 * 16 : (m + 15) / 16 * 16, mpad = mv ? mv : 16;
     float *xt = ml_scratch_get(3, (size_t)k * mpad);
     int mt = m < mv ? m : mv;                  /* rows that go into xt */
-    for (int kk = 0; kk < k; kk++) {
-        float *row = xt + (size_t)kk * mpad;
-        for (int j = 0; j < mt; j++) row[j] = x[(size_t)j * k + kk];
-        for (int j = mt; j < mpad; j++) row[j] = 0.0f;
+    /* Transpose in strips of 16 columns of x: each source line is read once and the 16
+     * destination rows being written stay in L1. */
+    for (int k0 = 0; k0 < k; k0 += 16) {
+        int kn = k - k0 < 16 ? k - k0 : 16;
+        for (int j = 0; j < mt; j++) {
+            const float *src = x + (size_t)j * k + k0;
+            float *dst = xt + (size_t)k0 * mpad + j;
+            for (int t = 0; t < kn; t++) dst[(size_t)t * mpad] = src[t];
+        }
+        for (int t = 0; t < kn; t++)
+            for (int j = mt; j < mpad; j++) xt[(size_t)(k0 + t) * mpad + j] = 0.0f;
     }
     int nt = ml_threads_get(), chunks = (n + NCHUNK - 1) / NCHUNK;
     if (nt > chunks) nt = chunks;
