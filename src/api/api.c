@@ -1,6 +1,7 @@
 /* api.c — the API context: start-up (store, migrations, kv, token key), the per-request
  * authenticate hook, and the store-error mapping shared by handlers. */
 #include "api/api.h"
+#include "api/inference.h"
 #include "api/chat.h"
 #include "api/products.h"
 #include "auth/tokens.h"
@@ -46,6 +47,7 @@ int api_init(char *err, size_t errlen)
     if (!g_api.kv) return -1;
     if (api_chat_init(err, errlen) != 0) return -1;
     if (api_recognize_init(err, errlen) != 0) return -1;
+    if (api_inference_init(err, errlen) != 0) return -1;
     return 0;
 }
 
@@ -53,6 +55,7 @@ void api_shutdown(void)
 {
     api_chat_shutdown();
     api_recognize_shutdown();
+    api_inference_shutdown();
     if (g_api.kv) kv_close(g_api.kv);
     if (g_api.store) store_close(g_api.store);
     tokens_shutdown();

@@ -3,6 +3,7 @@
  * flags. Liveness/readiness probes are not rate-limited: load balancers poll them. */
 #include "api/api.h"
 #include "api/chat.h"
+#include "api/inference.h"
 #include "api/payments.h"
 #include "api/products.h"
 
@@ -60,6 +61,11 @@ static const http_route_t routes[] = {
     {"DELETE", "/api/products/{id}",               api_product_delete,      A, 30,  0},
     {"POST",   "/api/recognize-product",           api_recognize_product,   O, 20,  HTTP_ROUTE_UPLOAD},
     {"GET",    "/api/product-analytics",           api_product_analytics,   O, 30,  0},
+    /* inference.c (ml) */
+    {"GET",    "/v1/models",                       api_models_info,         N, 300, 0},
+    {"POST",   "/v1/embed/image",                  api_embed_image,         N, 120, HTTP_ROUTE_UPLOAD},
+    {"POST",   "/v1/embed/text",                   api_embed_text,          N, 120, 0},
+    {"POST",   "/v1/classify",                     api_classify,            N, 120, HTTP_ROUTE_UPLOAD},
     {"POST",   "/api/webhooks/stripe",             api_webhook_stripe,      N, 0,   HTTP_ROUTE_RAW_BODY},
 };
 

@@ -202,7 +202,7 @@ int clip_embed_images(const clip_model_t *m, const float *pixels, int n, float *
     if (n <= 0) return -1;
     const vision_t *v = &m->vis;
     int D = v->enc.dim, T = v->tokens, np = T - 1;
-    float *x = xmalloc(((size_t)n * T * D + (size_t)n * np * D + (size_t)n * D) * sizeof(float));
+    float *x = ml_scratch_get(1, (size_t)n * T * D + (size_t)n * np * D + (size_t)n * D);
     float *pe = x + (size_t)n * T * D, *pooled = pe + (size_t)n * np * D;
     ml_patch_embed(pe, pixels, n, v->size, v->patch, &v->patch_w, NULL);
     for (int b = 0; b < n; b++) {
@@ -220,7 +220,7 @@ int clip_embed_images(const clip_model_t *m, const float *pixels, int n, float *
         ml_layernorm(pooled + (size_t)b * D, x + (size_t)b * T * D, v->ln_post_g, v->ln_post_b, 1, D, v->enc.eps);
     ml_linear(out, pooled, &v->proj, NULL, n, 0, ML_ACT_NONE);
     for (int b = 0; b < n; b++) ml_l2_normalize(out + (size_t)b * m->dim, m->dim);
-    free(x);
+    ml_scratch_release(1, x);
     return 0;
 }
 
@@ -241,7 +241,7 @@ int clip_embed_tokens(const clip_model_t *m, const int32_t *ids, int n, float *o
         eot[b] = eot_position(t, ids + (size_t)b * t->ctx);
         if (eot[b] + 1 > L) L = eot[b] + 1;
     }
-    float *x = xmalloc(((size_t)n * L * D + (size_t)n * D) * sizeof(float));
+    float *x = ml_scratch_get(1, (size_t)n * L * D + (size_t)n * D);
     float *pooled = x + (size_t)n * L * D;
     for (int b = 0; b < n; b++)
         for (int i = 0; i < L; i++) {
@@ -256,7 +256,7 @@ int clip_embed_tokens(const clip_model_t *m, const int32_t *ids, int n, float *o
         ml_layernorm(pooled + (size_t)b * D, x + ((size_t)b * L + eot[b]) * D, t->ln_g, t->ln_b, 1, D, t->enc.eps);
     ml_linear(out, pooled, &t->proj, NULL, n, 0, ML_ACT_NONE);
     for (int b = 0; b < n; b++) ml_l2_normalize(out + (size_t)b * m->dim, m->dim);
-    free(x);
+    ml_scratch_release(1, x);
     free(eot);
     return 0;
 }

@@ -71,7 +71,7 @@ void ml_encoder_forward(const ml_encoder_t *e, float *x, int batch, int tokens)
 {
     int D = e->dim, M = batch * tokens;
     size_t md = (size_t)M * D;
-    float *mem = xmalloc((md * 5 + (size_t)M * e->mlp + (size_t)tokens * tokens) * sizeof(float));
+    float *mem = ml_scratch_get(0, md * 5 + (size_t)M * e->mlp + (size_t)tokens * tokens);
     float *h = mem, *q = h + md, *k = q + md, *v = k + md, *a = v + md, *f = a + md;
     float *scores = f + (size_t)M * e->mlp;
     for (int l = 0; l < e->nlayers; l++) {
@@ -89,5 +89,5 @@ void ml_encoder_forward(const ml_encoder_t *e, float *x, int batch, int tokens)
         ml_linear(f, h, &L->fc1, L->fc1_b, M, 0, e->act);
         ml_linear(x, f, &L->fc2, L->fc2_b, M, 1, ML_ACT_NONE);
     }
-    free(mem);
+    ml_scratch_release(0, mem);
 }

@@ -59,14 +59,18 @@ size_t gemm_bf16_packed_size(int n, int k)
 void gemm_bf16_pack(uint16_t *dst, const float *w, int n, int k)
 {
     int kp = kpairs(k);
+    /* Walk the source row by row (sequential reads); the writes stride by NR pairs. */
     for (int s = 0; s < strips(n); s++)
-        for (int p = 0; p < kp; p++)
-            for (int c = 0; c < NR; c++)
+        for (int c = 0; c < NR; c++) {
+            int col = s * NR + c;
+            uint16_t *d = dst + ((size_t)s * kp * NR + c) * 2;
+            const float *src = col < n ? w + (size_t)col * k : NULL;
+            for (int p = 0; p < kp; p++)
                 for (int j = 0; j < 2; j++) {
-                    int col = s * NR + c, kk = 2 * p + j;
-                    float v = (col < n && kk < k) ? w[(size_t)col * k + kk] : 0.0f;
-                    dst[(((size_t)s * kp + p) * NR + c) * 2 + j] = gemm_bf16_from_float(v);
+                    int kk = 2 * p + j;
+                    d[(size_t)p * NR * 2 + j] = gemm_bf16_from_float(src && kk < k ? src[kk] : 0.0f);
                 }
+        }
 }
 
 /* One job: x already in bf16 [mpad][2*kp]; compute column strips [s0, s1). */
@@ -172,15 +176,29 @@ static uint16_t *scratch_get(size_t n)
     return s->p;
 }
 
+/* Rounds a row to bf16 with vcvtne2ps2bf16 (round to nearest even, as the scalar path). */
+__attribute__((target("avx512f,avx512bw,avx512bf16")))
+static void row_to_bf16_avx512(uint16_t *dst, const float *src, int k)
+{
+    int c = 0;
+    for (; c + 32 <= k; c += 32) {
+        __m512bh v = _mm512_cvtne2ps_pbh(_mm512_loadu_ps(src + c + 16), _mm512_loadu_ps(src + c));
+        _mm512_storeu_si512(dst + c, (__m512i)v);
+    }
+    for (; c < k; c++) dst[c] = gemm_bf16_from_float(src[c]);
+}
+
 void gemm_bf16(float *out, const float *x, const uint16_t *wpacked, int m, int n, int k, int accumulate)
 {
     int kp = kpairs(k), mpad = (m + MR - 1) / MR * MR;
     uint16_t *xb = scratch_get((size_t)mpad * kp * 2);
+    int hw = gemm_bf16_hw() && !g_portable;
     for (int r = 0; r < mpad; r++) {
         uint16_t *row = xb + (size_t)r * kp * 2;
         if (r >= m) { memset(row, 0, (size_t)kp * 2 * sizeof *row); continue; }
         const float *xr = x + (size_t)r * k;
-        for (int c = 0; c < k; c++) row[c] = gemm_bf16_from_float(xr[c]);
+        if (hw) row_to_bf16_avx512(row, xr, k);
+        else for (int c = 0; c < k; c++) row[c] = gemm_bf16_from_float(xr[c]);
         if (k & 1) row[k] = 0;
     }
     int ns = strips(n), nt = ml_threads_get();

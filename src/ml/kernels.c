@@ -6,9 +6,12 @@
  * erf is Abramowitz-Stegun 7.1.26 (abs. error 1.5e-7) on top of it. */
 #include "ml/kernels.h"
 #include "ml/gemm_bf16.h"
+#include "ml/gemm_f32.h"
 #include <cblas.h>
 #include <immintrin.h>
 #include <math.h>
+#include <pthread.h>
+#include "core/buf.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -219,6 +222,8 @@ void ml_linear(float *out, const float *x, const ml_matrix_t *w, const float *bi
         }
     if (w->bf16)
         gemm_bf16(out, x, w->bf16, m, w->n, w->k, accumulate);
+    else if (gemm_f32_hw())
+        gemm_f32_nt(out, x, w->f32, m, w->n, w->k, accumulate);
     else
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, w->n, w->k, 1.0f, x, w->k,
                     w->f32, w->k, accumulate ? 1.0f : 0.0f, out, w->n);
@@ -239,6 +244,45 @@ void ml_attention(float *out, const float *q, const float *k, const float *v, in
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, tokens, dh, tokens, 1.0f, scratch,
                     tokens, vh, ld, 0.0f, out + h * dh, ld);
     }
+}
+
+#define SCRATCH_SLOTS 4
+#define SCRATCH_KEEP  ((size_t)16 << 20)
+typedef struct { float *p[SCRATCH_SLOTS]; size_t cap[SCRATCH_SLOTS]; } scratch_set_t;
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+
+static void scratch_destroy(void *arg)
+{
+    scratch_set_t *s = arg;
+    for (int i = 0; i < SCRATCH_SLOTS; i++) free(s->p[i]);
+    free(s);
+}
+
+static void scratch_key_init(void) { pthread_key_create(&scratch_key, scratch_destroy); }
+
+float *ml_scratch_get(int slot, size_t n)
+{
+    if (n * sizeof(float) > SCRATCH_KEEP || slot < 0 || slot >= SCRATCH_SLOTS) return xmalloc(n * sizeof(float));
+    pthread_once(&scratch_once, scratch_key_init);
+    scratch_set_t *s = pthread_getspecific(scratch_key);
+    if (!s) { s = xcalloc(1, sizeof *s); pthread_setspecific(scratch_key, s); }
+    if (s->cap[slot] < n) {
+        free(s->p[slot]);
+        s->p[slot] = xmalloc(n * sizeof(float));
+        s->cap[slot] = n;
+    }
+    return s->p[slot];
+}
+
+void ml_scratch_release(int slot, float *p)
+{
+    scratch_set_t *s = NULL;
+    if (slot >= 0 && slot < SCRATCH_SLOTS) {
+        pthread_once(&scratch_once, scratch_key_init);
+        s = pthread_getspecific(scratch_key);
+    }
+    if (!s || s->p[slot] != p) free(p);
 }
 
 void ml_l2_normalize(float *x, int dim)

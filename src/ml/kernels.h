@@ -44,6 +44,11 @@ void ml_attention(float *out, const float *q, const float *k, const float *v, in
                   int dim, int ld, int heads, int causal, float *scratch);
 /* Scales x to unit L2 norm (a zero vector stays zero). */
 void ml_l2_normalize(float *x, int dim);
+/* Per-thread scratch of at least n floats for the forward passes, reused across calls so a
+ * steady stream of requests neither allocates nor page-faults. Buffers above 16 MB are not
+ * kept (the caller frees them with ml_scratch_release). slot: 0..3, one per concurrent use. */
+float *ml_scratch_get(int slot, size_t n);
+void   ml_scratch_release(int slot, float *p);
 /* Vectorised exp over n values in place (used by softmax; exposed for tests). */
 void ml_exp_inplace(float *x, size_t n);
 /* Which elementwise implementation runs: "avx2" or "generic". */

@@ -8,7 +8,7 @@ void ml_patch_embed(float *out, const float *pixels, int n, int size, int patch,
                     const ml_matrix_t *w, const float *bias)
 {
     int g = size / patch, np = g * g, k = 3 * patch * patch;
-    float *cols = xmalloc((size_t)n * np * k * sizeof(float));
+    float *cols = ml_scratch_get(2, (size_t)n * np * k);
     for (int b = 0; b < n; b++)
         for (int py = 0; py < g; py++)
             for (int px = 0; px < g; px++) {
@@ -20,5 +20,5 @@ void ml_patch_embed(float *out, const float *pixels, int n, int size, int patch,
                     }
             }
     ml_linear(out, cols, w, bias, n * np, 0, ML_ACT_NONE);
-    free(cols);
+    ml_scratch_release(2, cols);
 }

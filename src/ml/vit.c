@@ -127,7 +127,7 @@ int vit_logits(const vit_model_t *m, const float *pixels, int n, float *out)
 {
     if (n <= 0) return -1;
     int D = m->enc.dim, T = m->tokens, np = T - 1;
-    float *x = xmalloc(((size_t)n * T * D + (size_t)n * np * D + (size_t)n * D) * sizeof(float));
+    float *x = ml_scratch_get(1, (size_t)n * T * D + (size_t)n * np * D + (size_t)n * D);
     float *pe = x + (size_t)n * T * D, *pooled = pe + (size_t)n * np * D;
     ml_patch_embed(pe, pixels, n, m->size, m->patch, &m->patch_w, m->patch_b);
     for (int b = 0; b < n; b++) {
@@ -141,7 +141,7 @@ int vit_logits(const vit_model_t *m, const float *pixels, int n, float *out)
     for (int b = 0; b < n; b++)
         ml_layernorm(pooled + (size_t)b * D, x + (size_t)b * T * D, m->ln_g, m->ln_b, 1, D, m->enc.eps);
     ml_linear(out, pooled, &m->head, m->head_b, n, 0, ML_ACT_NONE);
-    free(x);
+    ml_scratch_release(1, x);
     return 0;
 }
 

@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 int ml_weights_open(ml_weights_t *w, const char *path, int bf16, char *err, size_t errlen)
 {
@@ -120,6 +122,17 @@ const float *ml_weights_vec(ml_weights_t *w, int64_t n, const char *fmt, ...)
     return ml_weights_get(w, name, 1, &n);
 }
 
+/* The float32 copy of a packed matrix is not read again: hand its pages of the read-only
+ * file mapping back (they would simply be re-read from the file if ever touched), so the
+ * bf16 model's resident size is the packed copy, not both. Owned buffers are left alone. */
+static void release_pages(const void *p, size_t len)
+{
+    long pg = sysconf(_SC_PAGESIZE);
+    uintptr_t a = ((uintptr_t)p + (uintptr_t)pg - 1) & ~((uintptr_t)pg - 1);
+    uintptr_t b = ((uintptr_t)p + len) & ~((uintptr_t)pg - 1);
+    if (b > a) madvise((void *)a, b - a, MADV_DONTNEED);
+}
+
 int ml_weights_mat(ml_weights_t *w, ml_matrix_t *m, int64_t rows, int64_t cols, const char *fmt, ...)
 {
     char name[256];
@@ -136,6 +149,8 @@ int ml_weights_mat(ml_weights_t *w, ml_matrix_t *m, int64_t rows, int64_t cols, 
     if (w->bf16) {
         m->bf16 = own(w, gemm_bf16_packed_size(m->n, m->k) * sizeof(uint16_t));
         gemm_bf16_pack(m->bf16, m->f32, m->n, m->k);
+        const st_tensor_t *t = safetensors_find(w->st, name);
+        if (t && t->data == (const void *)m->f32) release_pages(m->f32, (size_t)m->n * m->k * sizeof(float));
     }
     return 0;
 }

@@ -3,6 +3,7 @@
 #include "test.h"
 #include "ml/kernels.h"
 #include "ml/gemm_bf16.h"
+#include "ml/gemm_f32.h"
 #include "core/buf.h"
 #include <cblas.h>
 #include <stdlib.h>
@@ -147,5 +148,42 @@ TEST(ml_gemm_bf16)
     int old = ml_threads_get();
     ml_threads_set(2);
     gemm_case(17, 200, 48, 0);
+    ml_threads_set(old);
+}
+
+static void f32_case(int m, int n, int k, int accumulate)
+{
+    float *x = xmalloc((size_t)m * k * 4), *w = xmalloc((size_t)n * k * 4);
+    float *ref = xmalloc((size_t)m * n * 4), *out = xmalloc((size_t)m * n * 4);
+    for (int i = 0; i < m * k; i++) x[i] = frand();
+    for (int i = 0; i < n * k; i++) w[i] = frand();
+    for (int i = 0; i < m * n; i++) ref[i] = out[i] = accumulate ? (float)i * 0.01f : -7.0f;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, 1, x, k, w, k, accumulate ? 1 : 0, ref, n);
+    gemm_f32_nt(out, x, w, m, n, k, accumulate);
+    double maxd = 0;
+    for (int i = 0; i < m * n; i++) if (fabs(out[i] - ref[i]) > maxd) maxd = fabs(out[i] - ref[i]);
+    if (maxd > 2e-6 * k) test_fail(__FILE__, __LINE__, "f32 gemm %dx%dx%d acc %d: max diff %g", m, n, k, accumulate, maxd);
+    free(x); free(w); free(ref); free(out);
+}
+
+TEST(ml_gemm_f32)
+{
+    if (!gemm_f32_hw()) return;         /* no AVX-512: the engine uses cblas_sgemm (tested everywhere) */
+    srand(21);
+    /* every row-remainder path (16-wide, padded 64-wide), weight-row remainders of 1..5 */
+    f32_case(1, 1, 1, 0);
+    f32_case(13, 37, 29, 0);
+    f32_case(50, 97, 64, 1);
+    f32_case(64, 48, 100, 0);
+    f32_case(80, 53, 33, 1);
+    f32_case(130, 200, 17, 0);
+    f32_case(4, 50, 70, 1);               /* dot rows only */
+    f32_case(36, 61, 48, 0);              /* 32-wide block + 4 dot rows */
+    f32_case(52, 12, 33, 1);              /* 48-wide block + 4 dot rows */
+    f32_case(20, 7, 16, 0);               /* 16 + padded */
+    int old = ml_threads_get();
+    ml_threads_set(2);
+    f32_case(50, 300, 96, 0);
+    f32_case(401, 101, 40, 1);
     ml_threads_set(old);
 }
