@@ -17,6 +17,7 @@ test_pkgs=(postgresql sqlite3 curl python3 python3-numpy python3-pil python3-tor
   python3-cryptography poppler-utils procps)
 bench_pkgs=(wrk python3-fastapi python3-uvicorn python3-hnswlib python3-faiss
   libhnswlib-dev python3-opencv)
+bench_pkgs+=(python3-sqlalchemy)   # bench/store_peer.py: the original service's ORM as the store peer
 
 pkgs=("${build_pkgs[@]}")
 [ "$level" = test ] || [ "$level" = bench ] && pkgs+=("${test_pkgs[@]}")

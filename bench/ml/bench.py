@@ -7,8 +7,8 @@ each configuration alternates rounds: our binary (a fresh process: load + 1 warm
 timed runs, median) and PyTorch in this process (same weights, torch.inference_mode, same
 thread count, the same warm-up and median). Prints a markdown table of medians over rounds.
 
-PyTorch peer: an nn.Module written like Hugging Face's CLIP (nn.Linear q/k/v/out, SDPA,
-QuickGELU); the text tower runs the full 77-token context as CLIP does, on pre-tokenised ids.
+PyTorch peer: an nn.Module written like Hugging Face's CLIP (nn.Linear q/k/v/out, eager
+attention as HF's CLIPAttention, QuickGELU; torch 1.13 has no SDPA); the text tower runs the full 77-token context as CLIP does, on pre-tokenised ids.
 """
 import json
 import math
@@ -144,7 +144,10 @@ class Layer(torch.nn.Module):
         B, T, D = x.shape
         h = self.ln1(x)
         sh = lambda t: t.view(B, T, self.H, D // self.H).transpose(1, 2)
-        a = F.scaled_dot_product_attention(sh(self.q(h)), sh(self.k(h)), sh(self.v(h)), is_causal=self.causal)
+        s = sh(self.q(h)) @ sh(self.k(h)).transpose(-1, -2) * (D // self.H) ** -0.5
+        if self.causal:
+            s = s + torch.full((T, T), float("-inf")).triu(1)
+        a = torch.softmax(s, dim=-1) @ sh(self.v(h))
         x = x + self.o(a.transpose(1, 2).reshape(B, T, D))
         h = self.fc1(self.ln2(x))
         return x + self.fc2(h * torch.sigmoid(1.702 * h))

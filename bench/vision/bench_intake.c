@@ -11,6 +11,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+static long long thread_cpu_us(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return (long long)t.tv_sec * 1000000 + t.tv_nsec / 1000;
+}
 
 extern void *__libc_malloc(size_t);
 extern void *__libc_calloc(size_t, size_t);
@@ -71,9 +79,11 @@ int main(int argc, char **argv)
         while (fgets(line, sizeof line, stdin)) {
             line[strcspn(line, "\n")] = 0;
             vision_intake_t r;
+            long long c0 = thread_cpu_us();
             int rc = vision_intake_file(line, &o, &r);
-            printf("{\"rc\":%d,\"us\":%lld,\"decode\":%lld}\n", rc, (long long)r.t.total_us,
-                   (long long)r.t.decode_us);
+            long long cpu = thread_cpu_us() - c0;
+            printf("{\"rc\":%d,\"us\":%lld,\"cpu_us\":%lld,\"decode\":%lld}\n", rc,
+                   (long long)r.t.total_us, cpu, (long long)r.t.decode_us);
             fflush(stdout);
             vision_intake_free(&r);
         }

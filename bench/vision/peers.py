@@ -63,17 +63,18 @@ if len(sys.argv) > 3:
         proc.stdin.flush()
         r = json.loads(proc.stdout.readline())
         assert r["rc"] == 0
-        return r["us"]
+        return r
     METHODS = {"rodeo": rodeo, **METHODS}
 for fn in METHODS.values():
     fn(path)                                      # warm-up (imports, page cache)
 for i in range(iters):
     for name, fn in METHODS.items():
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.thread_time()
         out = fn(path)
         us = int((time.perf_counter() - t0) * 1e6)
-        if name == "rodeo":
-            us = out          # the intake's own clock, excluding the pipe round trip
+        cpu = int((time.thread_time() - c0) * 1e6)
+        if name == "rodeo":   # the intake's own clocks, excluding the pipe round trip
+            us, cpu = out["us"], out["cpu_us"]
         else:
             assert out.shape == (3, S, S)
-        print(json.dumps({"method": name, "iter": i, "us": us}))
+        print(json.dumps({"method": name, "iter": i, "us": us, "cpu_us": cpu}))

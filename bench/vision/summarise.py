@@ -5,6 +5,7 @@ import json, statistics, sys
 from collections import defaultdict
 
 t = defaultdict(list)                 # (img, method) -> [us]
+cpu = defaultdict(list)               # (img, method) -> [thread CPU us]
 paired = defaultdict(dict)            # (img, round, iter) -> {method: us}
 stages = defaultdict(lambda: defaultdict(list))
 mem = {}
@@ -19,6 +20,8 @@ for line in open(sys.argv[1]):
                 stages[img][k].append(v)
     else:
         t[(img, m)].append(s["us"])
+        if "cpu_us" in s:
+            cpu[(img, m)].append(s["cpu_us"])
         paired[(img, s["round"], s["iter"])][m] = s["us"]
 
 
@@ -29,15 +32,16 @@ def pct(xs, q):
 
 for img in ("photo_12mp", "photo_1mp"):
     print(f"\n### {img}\n")
-    print("| method | median ms | p10 ms | p90 ms | n | median paired ratio peer/rodeo |")
-    print("|---|---|---|---|---|---|")
+    print("| method | median ms | p10 ms | p90 ms | n | median paired ratio peer/rodeo | median CPU ms |")
+    print("|---|---|---|---|---|---|---|")
     for m in ("rodeo", "pil", "pil_draft", "cv2", "cv2_reduced"):
         xs = t[(img, m)]
         if not xs:
             continue
         ratios = [v[m] / v["rodeo"] for k, v in paired.items() if k[0] == img and m in v and "rodeo" in v]
+        c = f"{statistics.median(cpu[(img, m)])/1000:.1f}" if cpu[(img, m)] else "-"
         print(f"| {m} | {statistics.median(xs)/1000:.1f} | {pct(xs, .1)/1000:.1f} | "
-              f"{pct(xs, .9)/1000:.1f} | {len(xs)} | {statistics.median(ratios):.2f}x |")
+              f"{pct(xs, .9)/1000:.1f} | {len(xs)} | {statistics.median(ratios):.2f}x | {c} |")
     if stages[img]:
         print("\nrodeo stage medians, ms (separate runs): " + ", ".join(
             f"{k} {statistics.median(v)/1000:.2f}" for k, v in stages[img].items()))

@@ -9,8 +9,11 @@
  * Lifetime: a chat_session_t is shared by the HTTP stream (until on_close) and the LLM
  * request (until its completion has been handled); a reference count frees it after both.
  * The stream handle is ours until we call http_stream_end, exactly once, when the answer is
- * complete (also after the client left). The mutex is recursive so a callback re-entering
- * on the same thread cannot deadlock. */
+ * complete (also after the client left). The mutex orders writes to the stream and the
+ * answer buffer between the handler, the LLM event thread and the chat worker; it is
+ * recursive so a completion run inline on the same thread cannot deadlock; on_close never
+ * takes it (atomics only). */
+#include "api/payments.h"
 #include "api/api.h"
 #include "api/chat.h"
 #include "api/chat_internal.h"
@@ -22,6 +25,7 @@
 #include "core/str.h"
 #include "core/timeutil.h"
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,17 +35,17 @@
 
 typedef struct {
     pthread_mutex_t mu;
-    int        refs;
+    atomic_int refs;
     http_stream_t *stream;     /* ours until http_stream_end (called exactly once) */
-    bool       closed;         /* on_close ran: writes are pointless */
+    atomic_bool closed;        /* on_close ran: writes are pointless */
     bool       sse;
     bool       persist;
     int64_t    conv_id;
     char      *model;
     buf_t      answer;
     json_t    *sources;
-    uint64_t   llm_id;
-    bool       llm_started, llm_finished, client_gone;
+    _Atomic uint64_t llm_id;   /* 0 until llm_chat_stream returned */
+    atomic_bool llm_finished, client_gone;
     int        deltas;
     size_t     prompt_chars;
     llm_result_t result;
@@ -55,16 +59,13 @@ static chat_session_t *session_new(void)
     pthread_mutexattr_settype(&a, PTHREAD_MUTEX_RECURSIVE);
     pthread_mutex_init(&s->mu, &a);
     pthread_mutexattr_destroy(&a);
-    s->refs = 1;
+    atomic_init(&s->refs, 1);
     return s;
 }
 
 static void session_release(chat_session_t *s)
 {
-    pthread_mutex_lock(&s->mu);
-    int left = --s->refs;
-    pthread_mutex_unlock(&s->mu);
-    if (left) return;
+    if (atomic_fetch_sub(&s->refs, 1) != 1) return;
     buf_free(&s->answer);
     json_decref(s->sources);
     free(s->model);
@@ -139,30 +140,32 @@ static void on_delta(void *ud, const char *text, size_t len)
     buf_append(&s->answer, text, len);
     s->deltas++;
     bool cancel = false;
-    if (!s->closed && send_delta(s, text, len) < 0) {
-        s->client_gone = true;
-        cancel = !s->llm_finished;
-    }
-    uint64_t id = s->llm_id;
+    if (!atomic_load(&s->closed) && send_delta(s, text, len) < 0) {
+        atomic_store(&s->client_gone, true);
+        cancel = true;
+    } else if (atomic_load(&s->client_gone)) cancel = true;   /* left before the id was known */
     pthread_mutex_unlock(&s->mu);
+    uint64_t id = atomic_load(&s->llm_id);
     if (cancel && id) llm_cancel(g_chat.llm, id);
 }
 
 static void finish_job(void *arg)
 {
     chat_session_t *s = arg;
-    pthread_mutex_lock(&s->mu);
+    /* No delta can arrive any more (the request is finished), so the answer is stable and
+     * the store write needs no lock: a slow database never blocks the stream's other users. */
     const llm_result_t *r = &s->result;
     int pt = r->prompt_tokens >= 0 ? r->prompt_tokens : (int)(s->prompt_chars / 4);
     int ct = r->completion_tokens >= 0 ? r->completion_tokens : s->deltas;
     bool ok = r->status == LLM_OK;
     /* A client that left after the first token still gets its partial answer saved. */
-    bool keep = ok || (r->status == LLM_CANCELLED && s->client_gone && s->answer.len);
+    bool keep = ok || (r->status == LLM_CANCELLED && atomic_load(&s->client_gone) && s->answer.len);
     int64_t mid = keep ? store_answer(s, s->model, pt, ct) : 0;
     if (!ok && r->status != LLM_CANCELLED)
         log_warn("chat: conversation %lld: upstream %s: %s", (long long)s->conv_id, llm_status_name(r->status),
                  r->message);
-    if (!s->closed) {
+    pthread_mutex_lock(&s->mu);
+    if (!atomic_load(&s->closed)) {
         if (ok) send_done(s, mid, pt, ct);
         else {
             const char *detail = r->status == LLM_ERR_AUTH ? "the language model rejected our credentials"
@@ -185,24 +188,24 @@ static void on_done(void *ud, const llm_result_t *r)
     chat_session_t *s = ud;
     pthread_mutex_lock(&s->mu);
     s->result = *r;
-    s->llm_finished = true;
     pthread_mutex_unlock(&s->mu);
+    atomic_store(&s->llm_finished, true);
     chat_defer(finish_job, s);        /* the store write must not stall the event thread */
 }
 
+/* Runs on an HTTP server thread, possibly inside libmicrohttpd's bookkeeping: it takes no
+ * session lock (only atomics), so it can never wait on a writer that waits on the server.
+ * If the client leaves in the instant before the request id is known, the next delta's
+ * failed write cancels instead. */
 static void on_close(void *ud, bool client_gone)
 {
     chat_session_t *s = ud;
-    pthread_mutex_lock(&s->mu);
-    s->closed = true;
-    bool cancel = false;
+    atomic_store(&s->closed, true);
     if (client_gone) {
-        s->client_gone = true;
-        cancel = s->llm_started && !s->llm_finished;
+        atomic_store(&s->client_gone, true);
+        uint64_t id = atomic_load(&s->llm_id);
+        if (id && !atomic_load(&s->llm_finished)) llm_cancel(g_chat.llm, id);
     }
-    uint64_t id = s->llm_id;
-    pthread_mutex_unlock(&s->mu);
-    if (cancel && id) llm_cancel(g_chat.llm, id);
     session_release(s);
 }
 
@@ -308,6 +311,7 @@ void api_chat(http_req_t *req, http_resp_t *resp)
     if (!field_int(resp, body, "conversation_id", false, 1, INT64_MAX, &conv_id, &have_conv)) goto out;
     int64_t uid = http_req_principal(req)->user_id;
     if (uid == 0 && !anonymous_allowed(req, resp)) goto out;
+    if (uid && !api_quota_check(req, resp, BILLING_ACTION_CHAT_MESSAGE)) goto out;   /* plan quota */
     bool persist = uid != 0 || g_config.anonymous_history;
 
     /* Conversation: an existing one must be the caller's (anonymous callers own none). */
@@ -360,12 +364,12 @@ void api_chat(http_req_t *req, http_resp_t *resp)
     }
     /* The HTTP layer adds Cache-Control: no-cache, X-Accel-Buffering: no and exposes
      * X-Conversation-ID to cross-origin clients. */
-    s->refs++;   /* the stream's reference, dropped by on_close */
+    atomic_fetch_add(&s->refs, 1);   /* the stream's reference, dropped by on_close */
     pthread_mutex_lock(&s->mu);
     s->stream = http_resp_stream(resp, 200, s->sse ? "text/event-stream; charset=utf-8" : "text/plain; charset=utf-8",
                                  on_close, s);
     if (!s->stream) {   /* the layer refused the stream: on_close will not run */
-        s->refs--;
+        atomic_fetch_sub(&s->refs, 1);
         pthread_mutex_unlock(&s->mu);
         log_error("chat: cannot start the response stream");
         goto out;
@@ -380,9 +384,8 @@ void api_chat(http_req_t *req, http_resp_t *resp)
         json_array_foreach(prompt, i, m) s->prompt_chars += json_string_length(json_object_get(m, "content"));
         llm_params_t params = { 0.7, 1500 };
         llm_callbacks_t cb = { on_delta, on_done, s };
-        s->refs++;   /* the LLM request's reference, dropped by finish_job */
-        s->llm_started = true;
-        s->llm_id = llm_chat_stream(g_chat.llm, model, prompt, &params, &cb);
+        atomic_fetch_add(&s->refs, 1);   /* the LLM request's reference, dropped by finish_job */
+        atomic_store(&s->llm_id, llm_chat_stream(g_chat.llm, model, prompt, &params, &cb));
         json_decref(prompt);
         pthread_mutex_unlock(&s->mu);
     } else {
@@ -390,7 +393,7 @@ void api_chat(http_req_t *req, http_resp_t *resp)
          * clients render it progressively like a model's answer. */
         char *answer = kb_extractive_answer(question, hits, nhits);
         size_t len = strlen(answer), pos = 0;
-        while (pos < len && !s->closed) {
+        while (pos < len && !atomic_load(&s->closed)) {
             size_t n = len - pos > 64 ? 64 : len - pos;
             n = utf8_boundary(answer + pos, n);
             if (n == 0) n = len - pos;
@@ -401,7 +404,7 @@ void api_chat(http_req_t *req, http_resp_t *resp)
         free(answer);
         int ct = (int)(s->answer.len / 4);
         int64_t mid = store_answer(s, "extractive", 0, ct);
-        if (!s->closed) send_done(s, mid, 0, ct);
+        if (!atomic_load(&s->closed)) send_done(s, mid, 0, ct);
         http_stream_end(s->stream);
         s->stream = NULL;
         pthread_mutex_unlock(&s->mu);

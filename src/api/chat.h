@@ -9,7 +9,8 @@
  * retrieval through /embeddings, RODEO_KNOWLEDGE_DIR (starter knowledge, default
  * content/knowledge, ingested idempotently at start), OPENAI_TIMEOUT_S (idle timeout of an
  * upstream stream, default 60), CHAT_ANON_PER_MIN (anonymous chats per client per minute,
- * default 10). */
+ * default 10), KB_SYNC_S (how often to pick up knowledge-base edits made by other processes,
+ * default 30, 0 = never), KB_EMBEDDINGS=clip (CLIP text encoder as the dense source). */
 #ifndef RODEO_API_CHAT_H
 #define RODEO_API_CHAT_H
 #include "http/http.h"

@@ -11,7 +11,8 @@ typedef struct {
     llm_config_t  llm_cfg;
     const char   *default_model;    /* points into g_config */
     const char   *models;           /* allow-list, into g_config */
-    const char   *embedding_model;  /* NULL = BM25 only */
+    const char   *embedding_model;  /* NULL = no OpenAI-compatible embeddings */
+    struct kb_clip *clip;           /* CLIP text encoder as the embedding source (opt-in) */
     int           anon_per_min;
 } chat_service_t;
 

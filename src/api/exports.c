@@ -3,6 +3,7 @@
  * every conversation route. Rendering happens in memory: no temp files to leak (F8). */
 #include "api/api.h"
 #include "api/chat.h"
+#include "api/payments.h"
 #include "api/validate.h"
 #include "export/export.h"
 #include "core/log.h"
@@ -31,6 +32,7 @@ void api_conversation_export_text(http_req_t *req, http_resp_t *resp)
 {
     json_t *conv = load(req, resp);
     if (!conv) return;
+    if (!api_quota_check(req, resp, BILLING_ACTION_EXPORT)) { json_decref(conv); return; }
     size_t len;
     char *text = export_text(conv, &len);
     attachment(resp, conv, "txt");
@@ -42,11 +44,13 @@ void api_conversation_export_pdf(http_req_t *req, http_resp_t *resp)
 {
     json_t *conv = load(req, resp);
     if (!conv) return;
+    if (!api_quota_check(req, resp, BILLING_ACTION_EXPORT)) { json_decref(conv); return; }
     void *pdf;
     size_t len;
     char err[256];
     if (export_pdf(conv, getenv("RODEO_PDF_FONT"), getenv("RODEO_PDF_FONT_BOLD"), &pdf, &len, err, sizeof err) != 0) {
         log_error("export: %s", err);
+        api_quota_refund(req, BILLING_ACTION_EXPORT);
         http_resp_error(resp, 500, "export_failed", "The PDF could not be rendered");
     } else {
         attachment(resp, conv, "pdf");

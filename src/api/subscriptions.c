@@ -23,9 +23,19 @@
 #include <string.h>
 
 #define USER_LOCKS 64
-static pthread_mutex_t user_locks[USER_LOCKS] = {[0 ... USER_LOCKS - 1] = PTHREAD_MUTEX_INITIALIZER};
+static pthread_mutex_t user_locks[USER_LOCKS];
+static pthread_once_t user_locks_once = PTHREAD_ONCE_INIT;
 
-static pthread_mutex_t *user_lock(int64_t uid) { return &user_locks[(uint64_t)uid % USER_LOCKS]; }
+static void user_locks_init(void)
+{
+    for (int i = 0; i < USER_LOCKS; i++) pthread_mutex_init(&user_locks[i], NULL);
+}
+
+static pthread_mutex_t *user_lock(int64_t uid)
+{
+    pthread_once(&user_locks_once, user_locks_init);
+    return &user_locks[(uint64_t)uid % USER_LOCKS];
+}
 
 static int64_t secs_us(json_t *v)
 {

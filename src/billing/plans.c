@@ -49,12 +49,11 @@ static const struct {
 } default_plans[] = {
     {"free", "Free", 0, {20, 3, 30, 5},
      {"Chat assistant answering from the rodeo knowledge base",
-      "Conversation history and search",
-      "Conversation export as text or PDF", NULL}},
+      "Conversation history and search", NULL}},
     {"pro", "Pro", 1999, {200, 50, 1000, 100},
-     {"Everything in Free, with higher daily limits", NULL}},
+     {"Everything in Free, with higher limits", NULL}},
     {"premium", "Premium", 4999, {1000, QUOTA_UNLIMITED, QUOTA_UNLIMITED, QUOTA_UNLIMITED},
-     {"Everything in Pro, with unlimited product recognition and exports", NULL}},
+     {"Everything in Pro, with the highest limits", NULL}},
 };
 
 static void plan_clear(billing_plan_t *p)

@@ -47,9 +47,29 @@ int   blob_key_valid(const char *key);
 /* Filesystem backend: objects live in <data_dir>/blobs/ab/cd/<key> (fan-out keeps
  * directories small); writes go to <data_dir>/blobs/tmp, are fsynced, then renamed into
  * place and the directory fsynced, so a crash leaves either no object or a whole one.
+ * Opening removes temp files older than an hour (left by a crash mid-put).
  * url_base (e.g. "/api/blobs") prefixes url(); NULL means "/blobs". Returns NULL and a
  * message when the directories cannot be created. */
 blob_store_t *blob_fs_open(const char *data_dir, const char *url_base, char *err, size_t cap);
+
+/* S3-compatible backend (AWS S3, MinIO, Ceph RGW, R2, ...): path-style URLs
+ * <endpoint>/<bucket>/<prefix><key>, requests signed with AWS Signature V4 by libcurl, the
+ * key itself sent as x-amz-content-sha256 (it *is* the payload's SHA-256), so the server
+ * rejects any upload whose bytes do not match its key (BLOB_ERR_MISMATCH). put skips the
+ * upload when the object already exists; remove checks existence first (S3's DELETE
+ * succeeds on missing keys). Each call uses its own connection: thread-safe. */
+typedef struct {
+    const char *endpoint;     /* "https://s3.eu-west-1.amazonaws.com", "http://127.0.0.1:9000" */
+    const char *bucket;
+    const char *region;       /* "us-east-1" when NULL */
+    const char *access_key;
+    const char *secret_key;
+    const char *prefix;       /* object name prefix, e.g. "photos/"; NULL = none */
+    const char *public_url;   /* url() base; NULL = <endpoint>/<bucket> */
+    long timeout_ms;          /* per request; 0 = 30 s */
+} blob_s3_config_t;
+
+blob_store_t *blob_s3_open(const blob_s3_config_t *cfg, char *err, size_t cap);
 
 int   blob_put(blob_store_t *s, const char *key, const void *data, size_t len, char *err, size_t cap);
 /* Stores a copy of the file at path (the caller keeps/deletes the original). */

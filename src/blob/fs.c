@@ -5,6 +5,7 @@
  * content address. */
 #include "blob/blob.h"
 #include "core/crypto.h"
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
@@ -12,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 typedef struct {
@@ -211,6 +213,28 @@ static const blob_ops_t fs_ops = {
     "fs", fs_put, fs_put_file, fs_get, fs_remove, fs_exists, fs_url, fs_close,
 };
 
+/* A crash between creating a temp file and renaming it leaves the temp file behind.
+ * Temp files older than an hour cannot belong to a put still in progress (a put takes
+ * milliseconds), so opening the store removes them. */
+static void sweep_tmp(const char *tmpdir)
+{
+    DIR *d = opendir(tmpdir);
+    if (!d) return;
+    time_t cutoff = time(NULL) - 3600;
+    struct dirent *e;
+    buf_t p = {0};
+    while ((e = readdir(d))) {
+        size_t n = strlen(e->d_name);
+        if (n < 5 || strcmp(e->d_name + n - 4, ".tmp")) continue;
+        buf_reset(&p);
+        buf_printf(&p, "%s/%s", tmpdir, e->d_name);
+        struct stat sb;
+        if (lstat(p.data, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_mtime < cutoff) unlink(p.data);
+    }
+    buf_free(&p);
+    closedir(d);
+}
+
 blob_store_t *blob_fs_open(const char *data_dir, const char *url_base, char *err, size_t cap)
 {
     if (!data_dir || !data_dir[0]) { fail(err, cap, 0, "blob store", "empty data dir"); return NULL; }
@@ -222,6 +246,7 @@ blob_store_t *blob_fs_open(const char *data_dir, const char *url_base, char *err
     size_t rootlen = p.len;
     buf_puts(&p, "/tmp");
     if (mkdir_p1(p.data) != 0) goto bad;
+    sweep_tmp(p.data);
     fs_store_t *st = xcalloc(1, sizeof *st);
     st->base.ops = &fs_ops;
     st->root = xstrndup(p.data, rootlen);

@@ -15,9 +15,11 @@ int cmd_migrate(int argc, char **argv);
 int cmd_user(int argc, char **argv);
 int cmd_index(int argc, char **argv);
 int cmd_kb(int argc, char **argv);
+int cmd_intake(int argc, char **argv);
 int cmd_catalog(int argc, char **argv);
 int cmd_recognize(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
+int cmd_models(int argc, char **argv);
 
 /* Shared by commands: loads g_config from the environment and sets up logging; prints the
  * error and returns -1 on bad configuration. */

@@ -1,11 +1,13 @@
 /* kb.c — `rodeo kb ingest|list|search|remove`: manage the knowledge base under
  * <RODEO_DATA_DIR>/kb from the command line. Ingestion shows a progress bar on a terminal
- * and is idempotent (unchanged files are skipped by content hash). A running server loads
- * the knowledge base at start, so restart it (or use the admin API) to serve new files. */
+ * and is idempotent (unchanged files are skipped by content hash). Documents live in the
+ * store (DATABASE_URL), shared with `rodeo serve`; a running server reads them at start, so
+ * restart it (or use the admin API) to serve new files. */
 #include "cli/cli.h"
 #include "core/buf.h"
 #include "core/config.h"
 #include "kb/kb.h"
+#include "store/store.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,7 +34,10 @@ static void progress(size_t done, size_t total, const char *path, void *ud)
     fflush(stderr);
 }
 
-/* Creates the data dir (and parents) when missing, then opens <data dir>/kb. */
+static store_t *g_store;
+
+/* Opens (and migrates) the store, then the knowledge base in it; the BM25 snapshot goes to
+ * <data dir>/kb. Creates the data dir (and parents) when missing. */
 static kb_t *open_kb(void)
 {
     buf_t dir = {0};
@@ -40,12 +45,29 @@ static kb_t *open_kb(void)
     for (char *p = dir.data + 1; *p; p++)
         if (*p == '/') { *p = 0; mkdir(dir.data, 0700); *p = '/'; }
     mkdir(dir.data, 0700);
-    buf_puts(&dir, "/kb");
-    char err[256];
-    kb_t *kb = kb_open(dir.data, err, sizeof err);
-    if (!kb) fprintf(stderr, "rodeo kb: %s\n", err);
+    char err[512];
+    kb_t *kb = NULL;
+    g_store = store_open(g_config.database_url, g_config.data_dir, 2, err, sizeof err);
+    if (g_store && store_migrate(g_store, err, sizeof err) >= 0) {
+        buf_puts(&dir, "/kb");
+        kb = kb_open_store(g_store, dir.data, err, sizeof err);
+    }
+    if (!kb) {
+        fprintf(stderr, "rodeo kb: %s\n", err);
+        if (g_store) store_close(g_store);
+        g_store = NULL;
+    }
     buf_free(&dir);
     return kb;
+}
+
+static void close_kb(kb_t *kb)
+{
+    char err[256];
+    if (kb_save(kb, err, sizeof err) != 0) fprintf(stderr, "rodeo kb: %s\n", err);
+    kb_close(kb);
+    if (g_store) store_close(g_store);
+    g_store = NULL;
 }
 
 static int do_ingest(int argc, char **argv)
@@ -68,7 +90,7 @@ static int do_ingest(int argc, char **argv)
     printf("ingested %zu files (%zu added, %zu replaced, %zu unchanged, %zu failed), %zu chunks, %zu bytes; "
            "knowledge base: %zu documents, %zu chunks\n", total.files, total.added, total.replaced, total.unchanged,
            total.failed, total.chunks, total.bytes, kb_doc_count(kb), kb_chunk_count(kb));
-    kb_close(kb);
+    close_kb(kb);
     return rc;
 }
 
@@ -91,7 +113,7 @@ static int do_list(int argc, char **argv)
         printf("%zu documents, %zu chunks\n", kb_doc_count(kb), kb_chunk_count(kb));
     }
     json_decref(list);
-    kb_close(kb);
+    close_kb(kb);
     return 0;
 }
 
@@ -118,7 +140,7 @@ static int do_search(int argc, char **argv)
     }
     if (!n) printf("no results\n");
     kb_hits_free(hits, n);
-    kb_close(kb);
+    close_kb(kb);
     buf_free(&q);
     return 0;
 }
@@ -129,11 +151,9 @@ static int do_remove(int argc, char **argv)
     kb_t *kb = open_kb();
     if (!kb) return 1;
     int rc = 0;
-    char err[256];
     if (kb_remove(kb, argv[2]) != 0) { fprintf(stderr, "rodeo kb: no document %s\n", argv[2]); rc = 1; }
-    else if (kb_save(kb, err, sizeof err) != 0) { fprintf(stderr, "rodeo kb: %s\n", err); rc = 1; }
     else printf("removed %s\n", argv[2]);
-    kb_close(kb);
+    close_kb(kb);
     return rc;
 }
 

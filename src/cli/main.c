@@ -12,9 +12,11 @@ static const cli_command_t commands[] = {
     {"user",    cmd_user,    "manage users: create, make admin"},
     {"index", cmd_index, "vector index: build/search/info/compact on .fvecs files"},
     {"kb",      cmd_kb,      "knowledge base: ingest files/dirs, list, search, remove"},
+    {"intake", cmd_intake, "validate a photo, print format, hashes, EXIF, timings (JSON)"},
     {"catalog", cmd_catalog, "product catalog: import CSV/JSON Lines (+images, prices), list"},
     {"recognize", cmd_recognize, "recognise the product in a photo, print the JSON"},
     {"eval",    cmd_eval,    "eval recognition DIR: accuracy on a labelled photo folder"},
+    {"models", cmd_models, "list / pull / verify model weight files"},
 };
 #define NCOMMANDS (sizeof commands / sizeof *commands)
 

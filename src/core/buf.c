@@ -73,8 +73,10 @@ void buf_vprintf(buf_t *b, const char *fmt, va_list ap)
     va_end(ap2);
     if (n < 0) return;
     buf_reserve(b, (size_t)n);
-    vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
-    b->len += (size_t)n;
+    /* Using the result keeps gcc's -Wformat-truncation quiet at -O1 (it cannot see the
+     * reserve above). */
+    int m = vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+    b->len += (size_t)(m == n ? n : 0);
 }
 
 void buf_printf(buf_t *b, const char *fmt, ...)

@@ -53,7 +53,11 @@ int config_load_env(char *err, size_t errlen)
     c->data_dir = env_str("RODEO_DATA_DIR", "./data");
     c->log_level = env_str("LOG_LEVEL", "info");
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    if (env_int("HTTP_THREADS", cpus > 0 ? cpus : 2, 1, 1024, &n, err, errlen)) return -1;
+    /* Handlers block (argon2 ~50 ms, SQLite writes, recognition), and a blocked libmicrohttpd
+     * thread stalls every connection it owns, so keep more threads than cores; many more
+     * lengthens the latency tail of fast requests (measured: bench/results/http.md). */
+    long threads = cpus > 0 ? 2 * cpus : 4;
+    if (env_int("HTTP_THREADS", threads < 4 ? 4 : threads, 1, 1024, &n, err, errlen)) return -1;
     c->http_threads = (int)n;
     if (env_int("RODEO_WORKERS", 1, 0, 256, &n, err, errlen)) return -1;
     c->workers = (int)n;

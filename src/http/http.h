@@ -40,7 +40,8 @@ enum http_auth {
 
 typedef struct {
     const char     *method;      /* "GET", "POST", ... */
-    const char     *pattern;     /* "/api/conversations/{id}"; literal segments win */
+    const char     *pattern;     /* "/api/conversations/{id}"; literal segments win; a last
+                                    segment "{name...}" takes the rest of the path */
     http_handler_fn handler;
     enum http_auth  auth;
     int             rate_per_min;/* 0 = no limit */
@@ -111,6 +112,19 @@ http_stream_t *http_resp_stream(http_resp_t *resp, int status, const char *conte
                                 http_stream_close_fn on_close, void *ud);
 int  http_stream_write(http_stream_t *s, const void *data, size_t len);    /* -1 if client gone */
 void http_stream_end(http_stream_t *s);
+/* One server-sent event: "event: <event>\n" (when event is non-NULL) then one "data: " line
+ * per line of data (split on \n; a \r before it is dropped), then a blank line. Start the
+ * stream with content type "text/event-stream". Returns 0, or -1 like http_stream_write. */
+int  http_stream_sse(http_stream_t *s, const char *event, const char *data, size_t len);
+
+/* True when rel is a safe relative path to join under a directory: non-empty, no leading
+ * '/', no "." or ".." segment, no empty segment, no backslash or control byte. */
+bool http_path_is_safe(const char *rel);
+
+/* Serves a file by path (zero-copy from the kernel, Content-Length set). Returns 0, or -1
+ * (nothing sent) when it cannot be opened as a regular file: the caller answers 404. The
+ * caller validates the path (never pass user input through unchecked). */
+int  http_resp_file(http_resp_t *resp, int status, const char *content_type, const char *path);
 
 /* ---- server ---- */
 /* The auth middleware hands the bearer token to this hook (set by the API layer, which owns
@@ -123,7 +137,8 @@ struct kv;   /* src/kv/kv.h: rate-limit counters */
 typedef struct {
     const char *host;
     int         port;            /* 0 = pick a free port (tests) */
-    int         threads;
+    int         threads;         /* server threads (<= 0: CPUs). Each serves many connections;
+                                    a handler that blocks stalls the others on its thread */
     size_t      max_body_bytes;
     size_t      max_upload_bytes;
     const char *upload_tmp_dir;
@@ -137,13 +152,21 @@ typedef struct {
     int         stop_timeout_ms; /* graceful stop: wait for requests/streams (0 = 10000) */
 } http_config_t;
 
+/* Starts listening. The routes array (and its strings) must outlive the server; cfg is
+ * copied. Returns NULL with a message in err (bad route pattern, bad address, port taken). */
 http_server_t *http_server_start(const http_config_t *cfg, const http_route_t *routes,
                                  size_t nroutes, char *err, size_t errlen);
 int  http_server_port(const http_server_t *srv);
-/* Stops accepting, waits for in-flight requests and streams (stop_timeout_ms, default
+/* Stops accepting (new connections are closed at once; a new request on a kept-alive one
+ * gets 503 + Connection: close), waits for in-flight requests and streams (stop_timeout_ms, default
  * 10 s), then ends the streams still open (their on_close gets client_gone = true), waits
  * up to 2 s more, closes every connection and frees. */
 void http_server_stop(http_server_t *srv);
+
+/* Counters since start, as a JSON object (caller decrefs): requests, by status class
+ * ("2xx"...), latency histogram (upper bounds in ms, "le_1" ... "inf"), in_flight requests,
+ * open streams, rate-limited (429) answers. Cheap: atomic loads only. */
+json_t *http_server_metrics(const http_server_t *srv);
 
 /* Status code -> reason phrase and default machine code ("not_found", ...). */
 const char *http_status_code_name(int status);

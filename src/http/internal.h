@@ -30,6 +30,7 @@ typedef struct {
     char **segs;         /* pattern split on '/', "{name}" kept with braces */
     int    nparams;
     int    literals;     /* number of literal segments (precedence) */
+    bool   rest;         /* last segment is "{name...}": matches the rest of the path */
 } router_entry_t;
 
 typedef struct {
@@ -85,6 +86,8 @@ struct http_resp {
     int     nheaders;
     http_stream_t *stream;
     http_req_t *req;
+    int     fd;                /* http_resp_file: open file (-1 none) */
+    uint64_t fd_size;
 };
 
 /* ---- multipart upload state (multipart.c) ---- */
@@ -145,7 +148,15 @@ struct http_server {
     pthread_mutex_t streams_mu;
     http_stream_t *streams;    /* live streams (for stop) */
     atomic_int nstreams;
+    /* metrics (metrics.c) */
+    atomic_ullong m_requests;
+    atomic_ullong m_class[6];  /* 0 = no status (aborted), 1xx..5xx */
+    atomic_ullong m_latency[8];
+    atomic_ullong m_rate_limited;
 };
+
+/* metrics.c: records one finished request. */
+void metrics_record(http_server_t *srv, int status, int64_t duration_us);
 
 /* cors.c: adds CORS headers for this request's Origin to an MHD response. */
 void cors_apply(http_server_t *srv, http_req_t *req, struct MHD_Response *r);

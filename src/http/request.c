@@ -122,3 +122,20 @@ json_t *http_req_json(http_req_t *req, http_resp_t *resp)
     }
     return j;
 }
+
+bool http_path_is_safe(const char *rel)
+{
+    if (!rel || !*rel || *rel == '/') return false;
+    const char *seg = rel;
+    for (const char *p = rel;; p++) {
+        if (*p == '/' || !*p) {
+            size_t n = (size_t)(p - seg);
+            if (n == 0 || (n == 1 && seg[0] == '.') || (n == 2 && seg[0] == '.' && seg[1] == '.'))
+                return false;
+            if (!*p) return true;
+            seg = p + 1;
+        } else if ((unsigned char)*p < 0x20 || *p == 0x7f || *p == '\\') {
+            return false;
+        }
+    }
+}

@@ -4,7 +4,10 @@
  * second response on the wire. */
 #include "http/internal.h"
 #include "core/log.h"
+#include <fcntl.h>
 #include <stdarg.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,6 +111,23 @@ void http_resp_header(http_resp_t *resp, const char *name, const char *value)
     resp->nheaders++;
 }
 
+int http_resp_file(http_resp_t *resp, int status, const char *content_type, const char *path)
+{
+    if (!path || already_set(resp)) return -1;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return -1;
+    }
+    resp->status = status;
+    resp->content_type = content_type ? arena_strdup(&resp->req->arena, content_type) : NULL;
+    resp->fd = fd;
+    resp->fd_size = (uint64_t)st.st_size;
+    return 0;
+}
+
 struct MHD_Response *resp_error_mhd(int status, const char *code, const char *detail)
 {
     size_t len;
@@ -126,6 +146,10 @@ struct MHD_Response *resp_build(http_resp_t *resp)
         if (!r) return NULL;
         MHD_add_response_header(r, "Cache-Control", "no-cache");
         MHD_add_response_header(r, "X-Accel-Buffering", "no");
+    } else if (resp->fd >= 0) {
+        r = MHD_create_response_from_fd64(resp->fd_size, resp->fd);   /* MHD closes fd */
+        if (!r) return NULL;
+        resp->fd = -1;
     } else {
         if (!resp->status) {
             log_error("http: handler for %s %s sent no response", resp->req->method, resp->req->path);
@@ -147,4 +171,6 @@ void resp_release(http_resp_t *resp)
 {
     free(resp->body);
     resp->body = NULL;
+    if (resp->fd >= 0) close(resp->fd);
+    resp->fd = -1;
 }

@@ -2,7 +2,9 @@
  * at start-up; a request is matched against every route with the same number of segments.
  * Precedence is by literal segments, earliest first, so "/api/conversations/search" beats
  * "/api/conversations/{id}" whatever order the table lists them in. A linear scan over a
- * few dozen routes costs less than any index would at this size. */
+ * few dozen routes costs less than any index would at this size.
+ * A last segment "{name...}" matches one or more remaining segments ("/static/{path...}"),
+ * ranking below any route with the same literals. */
 #include "http/internal.h"
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,6 +66,16 @@ int router_build(router_t *r, const http_route_t *routes, size_t n, char *err, s
                 return -1;
             }
             if (seg_is_param(seg)) {
+                if (L > 5 && !strcmp(seg + L - 4, "...}")) {
+                    if (s != ns - 1) {
+                        snprintf(err, errlen, "route %s: {name...} must be the last segment", rt->pattern);
+                        router_free(r);
+                        return -1;
+                    }
+                    e->rest = true;
+                    seg[L - 4] = '}';   /* stored as "{name}" */
+                    seg[L - 3] = 0;
+                }
                 if (++e->nparams > HTTP_MAX_PARAMS) {
                     snprintf(err, errlen, "route %s: too many parameters", rt->pattern);
                     router_free(r);
@@ -92,9 +104,9 @@ void router_free(router_t *r)
  * literal earlier in the path outranks any number of later ones. -1 = no match. */
 static long entry_score(const router_entry_t *e, const seg_t *segs, int ns)
 {
-    if (e->nsegs != ns) return -1;
+    if (e->rest ? ns < e->nsegs : e->nsegs != ns) return -1;
     long score = 0;
-    for (int i = 0; i < ns; i++) {
+    for (int i = 0; i < e->nsegs; i++) {
         const char *ps = e->segs[i];
         if (seg_is_param(ps)) {
             if (segs[i].n == 0) return -1;
@@ -103,7 +115,11 @@ static long entry_score(const router_entry_t *e, const seg_t *segs, int ns)
             score |= 1L << (31 - i);
         }
     }
-    return score;
+    if (e->rest)   /* the rest may not contain empty segments ("a//b", trailing '/') */
+        for (int i = e->nsegs; i < ns; i++)
+            if (segs[i].n == 0) return -1;
+    /* low bit: an exact-length route beats a catch-all with the same literals */
+    return score * 2 + (e->rest ? 0 : 1);
 }
 
 static bool method_matches(const char *route_m, const char *m)
@@ -151,12 +167,15 @@ enum router_result router_match(const router_t *r, const char *method, const cha
     if (best) {
         *out = best;
         req->nparams = 0;
-        for (int i = 0; i < ns; i++) {
+        for (int i = 0; i < best->nsegs; i++) {
             const char *ps = best->segs[i];
             if (!seg_is_param(ps)) continue;
             /* names are stored with braces; the arena copy strips them */
             req->pnames[req->nparams] = arena_strndup(&req->arena, ps + 1, strlen(ps) - 2);
-            req->pvalues[req->nparams] = arena_strndup(&req->arena, segs[i].p, segs[i].n);
+            size_t n = segs[i].n;
+            if (best->rest && i == best->nsegs - 1)   /* up to the end of the path */
+                n = strlen(segs[i].p);
+            req->pvalues[req->nparams] = arena_strndup(&req->arena, segs[i].p, n);
             req->nparams++;
         }
         return ROUTER_FOUND;

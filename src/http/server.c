@@ -8,7 +8,11 @@
  * limit — is decided on the first call, so a rejected request never has its body read.
  *
  * Threads: MHD's internal epoll loop with a pool of cfg->threads threads; a connection stays
- * on one thread. There is no lock on the request path except the rate-limit shard lock. */
+ * on one thread. There is no lock on the request path except the rate-limit shard lock.
+ *
+ * Stop: refuse new connections (accept policy) and new requests on kept-alive ones (503,
+ * Connection: close), wait for requests and streams in flight, end the streams still open,
+ * then MHD_stop_daemon. */
 #include "http/internal.h"
 #include "core/crypto.h"
 #include "core/log.h"
@@ -305,16 +309,15 @@ static enum MHD_Result on_complete(http_server_t *srv, http_req_t *req)
     http_resp_t resp;
     memset(&resp, 0, sizeof resp);
     resp.req = req;
+    resp.fd = -1;
     req->entry->route->handler(req, &resp);
-    int status = resp.status ? resp.status : 500;
-    struct MHD_Response *r = resp_build(&resp);
+    struct MHD_Response *r = resp_build(&resp);   /* no response set -> 500 */
     if (resp.stream && !r) {
         resp_release(&resp);
         stream_abort(resp.stream);
         return MHD_NO;
     }
-    status = resp.status;
-    enum MHD_Result rc = send_response(req, status, r);
+    enum MHD_Result rc = send_response(req, resp.status, r);
     if (rc != MHD_YES && resp.stream) {
         /* MHD refused (connection going away) and freed the response with its stream
          * reference; tell the writer */
@@ -430,6 +433,7 @@ static void request_completed(void *cls, struct MHD_Connection *conn, void **con
                  req->status_sent, ms, req->req_id, (long long)req->principal.user_id,
                  toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted");
     }
+    metrics_record(srv, req->status_sent, time_mono_us() - req->t_start_us);
     if (req->upload) upload_cleanup(req->upload);
     buf_free(&req->body);
     arena_free(&req->arena);
@@ -445,6 +449,17 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
     size_t n = strlen(line);
     while (n && (line[n - 1] == '\n' || line[n - 1] == '\r')) line[--n] = 0;
     log_debug("microhttpd: %s", line);
+}
+
+/* New connections are closed at once while stopping. This replaces MHD_quiesce_daemon(),
+ * which on an epoll daemon with its own threads races the worker loop for the listen socket
+ * and can abort the process (an open libmicrohttpd defect: MHD_PANIC "Failed to remove listen
+ * FD from epoll set", seen here about once in a hundred test runs). */
+static enum MHD_Result accept_policy(void *cls, const struct sockaddr *addr, socklen_t addrlen)
+{
+    (void)addr; (void)addrlen;
+    http_server_t *srv = cls;
+    return atomic_load(&srv->stopping) ? MHD_NO : MHD_YES;
 }
 
 http_server_t *http_server_start(const http_config_t *cfg, const http_route_t *routes,
@@ -480,7 +495,8 @@ http_server_t *http_server_start(const http_config_t *cfg, const http_route_t *r
         a6.sin6_family = AF_INET6;
         a6.sin6_port = htons((uint16_t)cfg->port);
         sa = (struct sockaddr *)&a6;
-        flags |= MHD_USE_IPv6;
+        /* "::" means every address: accept IPv4 clients on the same socket too */
+        flags |= IN6_IS_ADDR_UNSPECIFIED(&a6.sin6_addr) ? MHD_USE_DUAL_STACK : MHD_USE_IPv6;
     } else {
         snprintf(err, errlen, "invalid listen address '%s' (use an IP address)", host);
         goto fail;
@@ -502,15 +518,18 @@ http_server_t *http_server_start(const http_config_t *cfg, const http_route_t *r
         opts[1].option = MHD_OPTION_CONNECTION_LIMIT;
         opts[1].value = 10000;
     }
-    srv->d = MHD_start_daemon(flags, 0, NULL, NULL, access_handler, srv, MHD_OPTION_ARRAY, opts,
+    errno = 0;
+    srv->d = MHD_start_daemon(flags, 0, accept_policy, srv, access_handler, srv, MHD_OPTION_ARRAY, opts,
                               MHD_OPTION_END);
     if (!srv->d) {
-        snprintf(err, errlen, "cannot listen on %s:%d: %s", host, cfg->port, strerror(errno));
+        snprintf(err, errlen, "cannot listen on %s:%d: %s", host, cfg->port,
+                 errno ? strerror(errno) : "libmicrohttpd refused to start");
         goto fail;
     }
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(srv->d, MHD_DAEMON_INFO_BIND_PORT);
     srv->port = di ? di->port : cfg->port;
-    log_info("http: listening on %s:%d (%u threads)", host, srv->port, threads);
+    log_info(strchr(host, ':') ? "http: listening on [%s]:%d (%u threads)" : "http: listening on %s:%d (%u threads)",
+             host, srv->port, threads);
     return srv;
 fail:
     router_free(&srv->router);
@@ -531,9 +550,7 @@ static void wait_idle(http_server_t *srv, int64_t until_us)
 void http_server_stop(http_server_t *srv)
 {
     if (!srv) return;
-    atomic_store(&srv->stopping, true);
-    MHD_socket fd = MHD_quiesce_daemon(srv->d);
-    if (fd != MHD_INVALID_SOCKET) close(fd);
+    atomic_store(&srv->stopping, true);   /* refuse new connections and new requests */
     int ms = srv->cfg.stop_timeout_ms > 0 ? srv->cfg.stop_timeout_ms : 10000;
     wait_idle(srv, time_mono_us() + (int64_t)ms * 1000);
     if (atomic_load(&srv->inflight) > 0) {

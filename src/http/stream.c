@@ -93,6 +93,34 @@ int http_stream_write(http_stream_t *s, const void *data, size_t len)
     return 0;
 }
 
+int http_stream_sse(http_stream_t *s, const char *event, const char *data, size_t len)
+{
+    if (!s) return -1;
+    /* built whole and queued with one write, so events from several threads never interleave */
+    buf_t b = {0};
+    if (event && *event) {
+        buf_puts(&b, "event: ");
+        for (const char *p = event; *p; p++)
+            buf_putc(&b, (*p == '\n' || *p == '\r') ? ' ' : *p);
+        buf_putc(&b, '\n');
+    }
+    size_t i = 0;
+    do {
+        size_t j = i;
+        while (j < len && data[j] != '\n') j++;
+        size_t end = j;
+        if (end > i && data[end - 1] == '\r') end--;
+        buf_puts(&b, "data: ");
+        buf_append(&b, data + i, end - i);
+        buf_putc(&b, '\n');
+        i = j + 1;
+    } while (i <= len);   /* a trailing \n yields a last empty data line: "\n" survives */
+    buf_putc(&b, '\n');
+    int rc = http_stream_write(s, b.data, b.len);
+    buf_free(&b);
+    return rc;
+}
+
 /* Marks the stream ended and wakes its connection; caller holds s->mu. */
 static void stream_end_locked(http_stream_t *s)
 {

@@ -43,7 +43,8 @@ int  bm25_contains(const bm25_t *ix, int64_t id);
  * returns how many (0 when no query term is indexed). Ties break on the lower id. */
 size_t bm25_search(const bm25_t *ix, const char *query, bm25_hit_t *out, size_t k);
 
-/* Snapshot persistence. save writes path.tmp then renames (atomic on POSIX). load rejects
+/* Snapshot persistence. save writes a private temp file next to path, then renames it
+ * (atomic on POSIX, safe with several writer processes). load rejects
  * truncated, corrupted (SHA-256 trailer) or inconsistent files with a message in err and
  * returns NULL; the caller then rebuilds from the source texts. */
 int     bm25_save(bm25_t *ix, const char *path, char *err, size_t errlen);

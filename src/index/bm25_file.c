@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define MAGIC "RDBM25\r\n"
 #define VERSION 1u
@@ -63,8 +64,10 @@ int bm25_save(bm25_t *ix, const char *path, char *err, size_t errlen)
     sha256(b.data, b.len, digest);
     buf_append(&b, digest, sizeof digest);
 
+    /* A private temp name: several processes may share a data dir and save at once. */
+    static _Atomic unsigned long seq;
     buf_t tmp = {0};
-    buf_printf(&tmp, "%s.tmp", path);
+    buf_printf(&tmp, "%s.tmp.%d.%lu", path, (int)getpid(), (unsigned long)seq++);
     int rc = -1;
     FILE *f = fopen(tmp.data, "wb");
     if (!f) snprintf(err, errlen, "cannot write %s: %s", tmp.data, strerror(errno));

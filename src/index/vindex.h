@@ -99,7 +99,9 @@ void      vindex_free(vindex_t *v);
 int vindex_upsert(vindex_t *v, uint64_t id, const float *vec, const vindex_attrs_t *attrs,
                   char *err, size_t errlen);
 /* n vectors (row-major, n x dim), ids[n], attrs[n] or NULL, using `threads` threads (<=1: the
- * calling thread). With int8 quantisation an untrained collection trains on this batch. */
+ * calling thread). With int8 quantisation an untrained collection trains on this batch.
+ * An id repeated within one batch keeps one of its vectors (which one is unspecified when
+ * threads > 1). */
 int vindex_upsert_batch(vindex_t *v, const uint64_t *ids, const float *vecs,
                         const vindex_attrs_t *attrs, size_t n, int threads,
                         char *err, size_t errlen);

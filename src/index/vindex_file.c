@@ -7,7 +7,7 @@
  *           stride, code_off
  *           5 x { u64 offset, u64 length, u64 checksum }  sections below
  *           ... zero ... | u64 checksum of bytes [0, 4088) at offset 4088
- *   section 0 nodes:  slots x stride   level-0 records (links + code), as in memory
+ *   section 0 nodes:  slots x stride   level-0 records (state, links, code), as in memory
  *   section 1 meta:   slots x 32       id, attrs, state, level
  *   section 2 vec:    slots x dim f32  exact vectors (int8 collections only, else empty)
  *   section 3 upper:  for each slot with level > 0, level x (1 + m) u32 links
@@ -99,7 +99,9 @@ int vindex_save(vindex_t *v, const char *path, char *err, size_t errlen)
     h.dead = v->n_dead; h.ep_packed = v->ep_packed; h.stride = v->stride; h.code_off = v->code_off;
     vtab_t *t = v->tab;
     size_t n = v->n_slots, per = (size_t)1 << v->chunk_shift;
-    wr_t w = {f, {{0}, {0}, 0, 0}, 0, 0};
+    wr_t w;
+    memset(&w, 0, sizeof w);
+    w.f = f;
     char zero_hdr[HDR] = {0};
     if (fwrite(zero_hdr, 1, HDR, f) != HDR) w.err = errno ? errno : EIO;
     w.pos = HDR;
@@ -153,6 +155,22 @@ int vindex_save(vindex_t *v, const char *path, char *err, size_t errlen)
 }
 
 /* ---- load ---- */
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22
+#endif
+typedef struct { char *p; size_t len; } prefault_t;
+
+static void *prefault_main(void *arg)
+{
+    prefault_t *pf = arg;
+    if (madvise(pf->p, pf->len, MADV_POPULATE_READ) != 0) {
+        /* older kernels: touch one byte per page */
+        volatile char sink = 0;
+        for (size_t o = 0; o < pf->len; o += 4096) sink ^= pf->p[o];
+        (void)sink;
+    }
+    return NULL;
+}
 static vindex_t *fail(vindex_t *v, char *err, size_t errlen, const char *path, const char *why)
 {
     vindex_set_err(err, errlen, "%s: %s", path, why);
@@ -208,19 +226,30 @@ vindex_t *vindex_load(const char *path, char *err, size_t errlen)
             return fail(v, err, errlen, path, h.sec[i].off + h.sec[i].len > size ? "truncated" : "bad section table");
         }
     }
-    void *map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+    /* Private and writable, but not pre-populated: read faults map page-cache pages without
+     * copying (MAP_POPULATE on a writable private map would copy every page up front, 4x
+     * slower); a page is copied only if a later insert or delete writes to it. */
+    void *map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
     close(fd);
     if (map == MAP_FAILED) return fail(v, err, errlen, path, "mmap failed");
     v->map = map;
     v->map_len = size;
     const char *base = map;
-    for (int i = 0; i < NSEC; i++)
-        if (vsum(base + h.sec[i].off, h.sec[i].len) != h.sec[i].sum) {
-            static const char *names[NSEC] = {"nodes", "meta", "vectors", "upper links", "quantiser"};
-            char why[96];
-            snprintf(why, sizeof why, "checksum mismatch in section %s", names[i]);
-            return fail(v, err, errlen, path, why);
-        }
+    /* Page faults cost more than hashing: a helper thread faults in the second half while
+     * this thread verifies the first. */
+    prefault_t pf = {(char *)map + size / 2, size - size / 2};
+    pthread_t pft;
+    int pf_started = size >= (64u << 20) && pthread_create(&pft, NULL, prefault_main, &pf) == 0;
+    int bad_sec = -1;
+    for (int i = 0; i < NSEC && bad_sec < 0; i++)
+        if (vsum(base + h.sec[i].off, h.sec[i].len) != h.sec[i].sum) bad_sec = i;
+    if (pf_started) pthread_join(pft, NULL);
+    if (bad_sec >= 0) {
+        static const char *names[NSEC] = {"nodes", "meta", "vectors", "upper links", "quantiser"};
+        char why[96];
+        snprintf(why, sizeof why, "checksum mismatch in section %s", names[bad_sec]);
+        return fail(v, err, errlen, path, why);
+    }
 
     /* structure checks: states, levels, links in range */
     char *nodes = (char *)base + h.sec[0].off;
@@ -232,7 +261,8 @@ vindex_t *vindex_load(const char *path, char *err, size_t errlen)
             return fail(v, err, errlen, path, "corrupt slot metadata");
         live += meta[s].state == SLOT_LIVE;
         up_words += (size_t)meta[s].level * (v->m + 1);
-        const uint32_t *ll = (const uint32_t *)(nodes + s * v->stride);
+        const uint32_t *ll = (const uint32_t *)(nodes + s * v->stride) + 1;
+        if (ll[-1] != meta[s].state) return fail(v, err, errlen, path, "corrupt slot state");
         if (ll[0] > v->m0) return fail(v, err, errlen, path, "corrupt neighbour list");
         for (uint32_t i = 0; i < ll[0]; i++)
             if (ll[1 + i] >= n) return fail(v, err, errlen, path, "corrupt neighbour list");
@@ -256,16 +286,20 @@ vindex_t *vindex_load(const char *path, char *err, size_t errlen)
         nt->cap = cap;
         nt->nodes = calloc(cap, sizeof *nt->nodes); nt->meta = calloc(cap, sizeof *nt->meta);
         nt->up = calloc(cap, sizeof *nt->up); nt->vec = calloc(cap, sizeof *nt->vec);
+        nt->fattr = calloc(cap, sizeof *nt->fattr);
         nt->retired = t;
         v->tab = nt;
-        if (!nt->nodes || !nt->meta || !nt->up || !nt->vec) return fail(v, err, errlen, path, "out of memory");
+        if (!nt->nodes || !nt->meta || !nt->up || !nt->vec || !nt->fattr)
+            return fail(v, err, errlen, path, "out of memory");
         for (size_t c = 0; c < nch; c++) {
             size_t rows = n - c * per < per ? n - c * per : per;
             char *cn = nodes + c * per * v->stride;
             vmeta_t *cm = meta + c * per;
             float *cv = p.quant == VINDEX_QUANT_INT8 ? (float *)(base + h.sec[2].off) + c * per * v->dim : NULL;
             nt->up[c] = calloc(per, sizeof(uint32_t *));
-            if (!nt->up[c]) return fail(v, err, errlen, path, "out of memory");
+            nt->fattr[c] = calloc(per, sizeof(vindex_attrs_t));
+            if (!nt->up[c] || !nt->fattr[c]) return fail(v, err, errlen, path, "out of memory");
+            for (size_t r = 0; r < rows; r++) nt->fattr[c][r] = cm[r].attrs;
             if (rows < per) {
                 void *nn = NULL;
                 if (posix_memalign(&nn, 64, per * v->stride)) return fail(v, err, errlen, path, "out of memory");
@@ -317,7 +351,7 @@ vindex_t *vindex_load(const char *path, char *err, size_t errlen)
     }
     /* id map: one live slot per id */
     size_t cap = 64;
-    while (cap < (h.live + 1) * 3) cap *= 2;
+    while (cap * 4 < (h.live + 1) * 5) cap *= 2;
     v->ids = calloc(cap, sizeof *v->ids);
     if (!v->ids) return fail(v, err, errlen, path, "out of memory");
     v->ids_cap = cap;

@@ -27,6 +27,17 @@ static size_t heap_to_hits(const vindex_t *v, const vtab_t *t, vpair_t *h, size_
     return cnt;
 }
 
+/* Live and passing f; without a filter only the record's state word is read (no meta). */
+static inline int keep_slot(const vindex_t *v, const vtab_t *t, uint32_t s, const vindex_filter_t *f)
+{
+    if (!f) return __atomic_load_n(vindex_node_state(v, t, s), __ATOMIC_RELAXED) == SLOT_LIVE;
+    /* dense attrs first; meta (state, id for the predicate) only for the few that pass */
+    const vindex_attrs_t *a = &t->fattr[s >> v->chunk_shift][s & v->chunk_mask];
+    if (!vfilter_match_attrs(f, a)) return 0;
+    const vmeta_t *mt = vindex_meta(v, t, s);
+    return vindex_slot_live(mt) && (!f->pred || f->pred(mt->id, a, f->pred_ctx));
+}
+
 size_t vflat_search(const vindex_t *v, vscratch_t *s, const float *q, size_t k,
                     const vindex_filter_t *f, int mode, size_t rerank, vindex_hit_t *hits)
 {
@@ -40,8 +51,7 @@ size_t vflat_search(const vindex_t *v, vscratch_t *s, const float *q, size_t k,
         vquery_t gq = {q, s->qcode};
         vquant_encode_query(v, q, s->qcode);
         for (size_t i = 0; i < n; i++) {
-            const vmeta_t *mt = vindex_meta(v, t, (uint32_t)i);
-            if (!vindex_filter_slot(v, mt, f)) continue;
+            if (!keep_slot(v, t, (uint32_t)i, f)) continue;
             heap_offer(h, &nh, keep, (vpair_t){vindex_gdist(v, &gq, vindex_code(v, t, (uint32_t)i)), (uint32_t)i});
         }
         /* re-score the int8 candidates exactly and keep k */
@@ -56,8 +66,7 @@ size_t vflat_search(const vindex_t *v, vscratch_t *s, const float *q, size_t k,
         return heap_to_hits(v, t, h, nh, hits);
     }
     for (size_t i = 0; i < n; i++) {
-        const vmeta_t *mt = vindex_meta(v, t, (uint32_t)i);
-        if (!vindex_filter_slot(v, mt, f)) continue;
+        if (!keep_slot(v, t, (uint32_t)i, f)) continue;
         float d = vindex_xdist(v, q, vindex_vec(v, t, (uint32_t)i));
         if (nh < k || d < h[0].d) heap_offer(h, &nh, k, (vpair_t){d, (uint32_t)i});
     }

@@ -7,7 +7,7 @@
  * atomically and the old one is kept until vindex_free.
  *
  * Level-0 node record (stride bytes, one per slot), the hot data of a graph search:
- *     uint32 count | uint32 links[m0] | pad to 32 | code (dim fp32, or dim int8)
+ *     uint32 state | uint32 count | uint32 links[m0] | pad to 32 | code (fp32 or int8)
  * so the neighbour list and the vector sit in one contiguous run of cache lines.
  * Cold per-slot data: meta (id, attrs, state), the fp32 vector when the code is int8
  * (re-ranking, get, save), and upper-level links (only for the ~1/m slots above level 0). */
@@ -33,6 +33,8 @@ typedef struct vtab {
     vmeta_t **meta;
     float **vec;            /* fp32 vectors when quantised, else NULL */
     uint32_t ***up;         /* per slot: upper links, level*(1+m) uint32, or NULL */
+    vindex_attrs_t **fattr; /* dense copy of the attrs (16 B/slot, always heap): filtered
+                               scans read 2x fewer bytes than through meta */
     struct vtab *retired;   /* previous, smaller table (kept for readers) */
 } vtab_t;
 
@@ -100,17 +102,28 @@ static inline char *vindex_node(const vindex_t *v, const vtab_t *t, uint32_t s)
 {
     return t->nodes[s >> v->chunk_shift] + (size_t)(s & v->chunk_mask) * v->stride;
 }
-static inline uint32_t *vindex_links0(const vindex_t *v, const vtab_t *t, uint32_t s)
+static inline vmeta_t *vindex_meta(const vindex_t *v, const vtab_t *t, uint32_t s)
+{
+    return &t->meta[s >> v->chunk_shift][s & v->chunk_mask];
+}
+/* Word 0 of a record mirrors the slot's state (so a graph search checks liveness on a line
+ * it already fetched); then the level-0 list: count, links. */
+static inline uint32_t *vindex_node_state(const vindex_t *v, const vtab_t *t, uint32_t s)
 {
     return (uint32_t *)vindex_node(v, t, s);
+}
+static inline uint32_t *vindex_links0(const vindex_t *v, const vtab_t *t, uint32_t s)
+{
+    return (uint32_t *)vindex_node(v, t, s) + 1;
+}
+static inline void vindex_set_state(const vindex_t *v, const vtab_t *t, uint32_t s, uint32_t st)
+{
+    __atomic_store_n(vindex_node_state(v, t, s), st, __ATOMIC_RELAXED);
+    __atomic_store_n(&vindex_meta(v, t, s)->state, st, __ATOMIC_RELAXED);
 }
 static inline const void *vindex_code(const vindex_t *v, const vtab_t *t, uint32_t s)
 {
     return vindex_node(v, t, s) + v->code_off;
-}
-static inline vmeta_t *vindex_meta(const vindex_t *v, const vtab_t *t, uint32_t s)
-{
-    return &t->meta[s >> v->chunk_shift][s & v->chunk_mask];
 }
 /* The exact fp32 vector of a slot (in the node when not quantised). */
 static inline const float *vindex_vec(const vindex_t *v, const vtab_t *t, uint32_t s)
@@ -128,6 +141,47 @@ static inline size_t vindex_nslots(const vindex_t *v)
 {
     return __atomic_load_n(&v->n_slots, __ATOMIC_ACQUIRE);
 }
+/* The filter test, inline: low-selectivity filters are answered by scanning every slot, and
+ * a function call per slot was most of that scan's cost. */
+static inline int vfilter_match(const vindex_filter_t *f, uint64_t id, const vindex_attrs_t *a)
+{
+    if (!f) return 1;
+    if (f->n_categories) {
+        size_t i = 0;
+        while (i < f->n_categories && f->categories[i] != a->category) i++;
+        if (i == f->n_categories) return 0;
+    }
+    if (f->n_brands) {
+        size_t i = 0;
+        while (i < f->n_brands && f->brands[i] != a->brand) i++;
+        if (i == f->n_brands) return 0;
+    }
+    if (f->has_price && !(a->price >= f->price_min && a->price <= f->price_max)) return 0;
+    if ((a->flags & f->flags_all) != f->flags_all) return 0;
+    if (a->flags & f->flags_none) return 0;
+    if (f->pred && !f->pred(id, a, f->pred_ctx)) return 0;
+    return 1;
+}
+
+/* The filter without its predicate (no id needed), for the dense attribute scan. */
+static inline int vfilter_match_attrs(const vindex_filter_t *f, const vindex_attrs_t *a)
+{
+    if (f->n_categories) {
+        size_t i = 0;
+        while (i < f->n_categories && f->categories[i] != a->category) i++;
+        if (i == f->n_categories) return 0;
+    }
+    if (f->n_brands) {
+        size_t i = 0;
+        while (i < f->n_brands && f->brands[i] != a->brand) i++;
+        if (i == f->n_brands) return 0;
+    }
+    if (f->has_price && !(a->price >= f->price_min && a->price <= f->price_max)) return 0;
+    if ((a->flags & f->flags_all) != f->flags_all) return 0;
+    if (a->flags & f->flags_none) return 0;
+    return 1;
+}
+
 static inline int vindex_slot_live(const vmeta_t *mt)
 {
     return __atomic_load_n(&mt->state, __ATOMIC_RELAXED) == SLOT_LIVE;
@@ -181,12 +235,14 @@ size_t vflat_search(const vindex_t *v, vscratch_t *s, const float *q, size_t k,
 int vflat_search_batch(const vindex_t *v, const float *qs, size_t nq, size_t k,
                        const vindex_filter_t *f, vindex_hit_t *hits, size_t *counts);
 
-/* vindex_sum.c: 64-bit checksum (xxHash64-style 4-lane multiply-rotate), streaming. */
-typedef struct { uint64_t acc[4]; uint8_t buf[32]; size_t nbuf; uint64_t total; } vsum_t;
+/* vindex_sum.c: 64-bit checksum of index files (XXH3-style 8-lane accumulate, AVX2 when
+ * available, identical portable result), streaming. */
+typedef struct { uint64_t acc[8]; uint8_t buf[64]; size_t nbuf; uint64_t total, nblocks; } vsum_t;
 void     vsum_init(vsum_t *s);
 void     vsum_update(vsum_t *s, const void *data, size_t len);
 uint64_t vsum_final(const vsum_t *s);
 uint64_t vsum(const void *data, size_t len);
+uint64_t vsum_portable(const void *data, size_t len);
 
 /* vindex_log.c: append one mutation to the attached log (no-op without one). */
 int vlog_append_upsert(vindex_t *v, uint64_t id, const float *x, const vindex_attrs_t *a);

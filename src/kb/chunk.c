@@ -106,7 +106,8 @@ typedef struct {
     const kb_chunk_opts_t *o;
     buf_t cur;
     size_t cur_words, fresh_words;   /* fresh = words not carried over as overlap */
-    char *heading;
+    char *heading;                   /* current section */
+    char *chunk_heading;             /* section the current chunk started in */
 } chunker_t;
 
 static void emit(chunker_t *c)
@@ -116,7 +117,8 @@ static void emit(chunker_t *c)
         c->cap = c->cap ? c->cap * 2 : 16;
         c->v = xrealloc(c->v, c->cap * sizeof *c->v);
     }
-    c->v[c->n++] = (kb_chunk_t){ .text = xstrdup(c->cur.data), .heading = xstrdup(c->heading ? c->heading : ""),
+    const char *h = c->chunk_heading ? c->chunk_heading : c->heading;
+    c->v[c->n++] = (kb_chunk_t){ .text = xstrdup(c->cur.data), .heading = xstrdup(h ? h : ""),
                                  .words = c->cur_words };
 }
 
@@ -154,6 +156,8 @@ static void flush(chunker_t *c, int overlap)
     }
     buf_reset(&c->cur);
     c->cur_words = c->fresh_words = 0;
+    free(c->chunk_heading);
+    c->chunk_heading = NULL;     /* the next chunk starts in the current section */
     if (carry && *carry) {
         buf_puts(&c->cur, carry);
         c->cur_words = count_words(carry, strlen(carry));
@@ -166,6 +170,7 @@ static void add_piece(chunker_t *c, const char *s, size_t len)
     size_t w = count_words(s, len);
     if (!w) return;
     if (c->fresh_words && c->cur_words + w > c->o->max_words) flush(c, 1);
+    if (!c->chunk_heading) c->chunk_heading = xstrdup(c->heading ? c->heading : "");
     if (c->cur.len) buf_puts(&c->cur, "\n\n");
     buf_append(&c->cur, s, len);
     c->cur_words += w;
@@ -242,6 +247,7 @@ size_t kb_chunk_text(const char *body, const kb_chunk_opts_t *opts, kb_chunk_t *
     buf_free(&para);
     buf_free(&c.cur);
     free(c.heading);
+    free(c.chunk_heading);
     *out = c.v;
     return c.n;
 }

@@ -4,6 +4,8 @@
 #include "kb/kb.h"
 #include "kb/chunk.h"
 #include "index/bm25.h"
+#include "index/vindex.h"
+#include "store/kb.h"
 #include "core/buf.h"
 #include "core/crypto.h"
 #include "core/log.h"
@@ -38,13 +40,17 @@ typedef struct {
 
 struct kb {
     pthread_rwlock_t lock;
-    char          *dir;
+    char          *dir;          /* kb.json + bm25.idx (file mode) or bm25.idx only (store) */
+    store_t       *store;        /* NULL = file mode */
     kb_docrec_t  **docs;
     size_t         ndocs, docs_cap;
     kb_chunkrec_t *chunks;       /* ascending id */
     size_t         nchunks, chunks_cap;
     int64_t        next_id;
     bm25_t        *bm25;
+    vindex_t      *vx;           /* dense vectors (cosine), NULL until the first vector */
+    int            vx_dim;
+    int64_t        sig_docs, sig_max;   /* store signature at the last load */
     kb_embed_fn    embed;
     void          *embed_ud;
 };
@@ -100,6 +106,29 @@ static void doc_append(kb_t *kb, kb_docrec_t *d)
     kb->docs[kb->ndocs++] = d;
 }
 
+/* Adds a chunk vector to the dense index (created with the first vector's dimension; the
+ * dimension is fixed per knowledge base, a vector of another size is skipped). */
+static void vx_add(kb_t *kb, int64_t id, const float *vec, int dim)
+{
+    if (!vec || dim <= 0) return;
+    char err[160];
+    if (!kb->vx) {
+        vindex_params_t p;
+        vindex_params_default(&p, (uint32_t)dim, VINDEX_COSINE);
+        kb->vx = vindex_create(&p, err, sizeof err);
+        if (!kb->vx) { log_warn("kb: vector index: %s", err); return; }
+        kb->vx_dim = dim;
+    }
+    if (dim != kb->vx_dim) return;
+    if (vindex_upsert(kb->vx, (uint64_t)id, vec, NULL, err, sizeof err) != 0)
+        log_warn("kb: vector of chunk %lld rejected: %s", (long long)id, err);
+}
+
+static void vx_build(kb_t *kb)
+{
+    for (size_t i = 0; i < kb->nchunks; i++) vx_add(kb, kb->chunks[i].id, kb->chunks[i].vec, kb->chunks[i].dim);
+}
+
 /* Drops a document and its chunks (caller holds the write lock). */
 static void doc_drop(kb_t *kb, kb_docrec_t *d)
 {
@@ -108,6 +137,7 @@ static void doc_drop(kb_t *kb, kb_docrec_t *d)
         kb_chunkrec_t *c = &kb->chunks[r];
         if (c->doc == d) {
             bm25_remove(kb->bm25, c->id);
+            if (c->vec && kb->vx) vindex_delete(kb->vx, (uint64_t)c->id);
             free(c->heading); free(c->text); free(c->vec);
         } else kb->chunks[w++] = *c;
     }
@@ -126,9 +156,18 @@ static char *path_in(const kb_t *kb, const char *name)
     return buf_steal(&b);
 }
 
+static int save_index(kb_t *kb, char *err, size_t errlen)
+{
+    char *ip = path_in(kb, "bm25.idx");
+    int rc = bm25_save(kb->bm25, ip, err, errlen);
+    free(ip);
+    return rc;
+}
+
 int kb_save(kb_t *kb, char *err, size_t errlen)
 {
     if (!kb->dir) return 0;
+    if (kb->store) return save_index(kb, err, errlen);   /* the store is written on ingest */
     pthread_rwlock_rdlock(&kb->lock);
     json_t *root = json_object(), *docs = json_array();
     json_object_set_new(root, "version", json_integer(1));
@@ -164,11 +203,7 @@ int kb_save(kb_t *kb, char *err, size_t errlen)
     else rc = 0;
     json_decref(root);
     free(path); free(tmp);
-    if (rc == 0) {
-        char *ip = path_in(kb, "bm25.idx");
-        rc = bm25_save(kb->bm25, ip, err, errlen);
-        free(ip);
-    }
+    if (rc == 0) rc = save_index(kb, err, errlen);
     return rc;
 }
 
@@ -263,22 +298,9 @@ static void kb_reindex(kb_t *kb)
     buf_free(&b);
 }
 
-kb_t *kb_open(const char *dir, char *err, size_t errlen)
+/* Loads the BM25 snapshot; it must hold exactly our chunks, otherwise it is rebuilt. */
+static void load_index(kb_t *kb)
 {
-    kb_t *kb = xcalloc(1, sizeof *kb);
-    pthread_rwlock_init(&kb->lock, NULL);
-    kb->next_id = 1;
-    if (!dir) { kb->bm25 = bm25_new(); return kb; }
-    if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
-        snprintf(err, errlen, "cannot create %s: %s", dir, strerror(errno));
-        kb_close(kb);
-        return NULL;
-    }
-    kb->dir = xstrdup(dir);
-    if (kb_load(kb, err, errlen) != 0) { kb_close(kb); return NULL; }
-    if (kb->next_id < 1) kb->next_id = 1;
-    if (kb->nchunks && kb->chunks[kb->nchunks - 1].id >= kb->next_id) kb->next_id = kb->chunks[kb->nchunks - 1].id + 1;
-    /* The snapshot must hold exactly our chunks; otherwise rebuild it. */
     char *ip = path_in(kb, "bm25.idx");
     char ierr[200];
     kb->bm25 = bm25_load(ip, ierr, sizeof ierr);
@@ -289,7 +311,122 @@ kb_t *kb_open(const char *dir, char *err, size_t errlen)
         kb_reindex(kb);
     }
     free(ip);
+}
+
+static kb_t *kb_new(const char *dir, char *err, size_t errlen)
+{
+    kb_t *kb = xcalloc(1, sizeof *kb);
+    pthread_rwlock_init(&kb->lock, NULL);
+    kb->next_id = 1;
+    if (dir) {
+        if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+            snprintf(err, errlen, "cannot create %s: %s", dir, strerror(errno));
+            kb_close(kb);
+            return NULL;
+        }
+        kb->dir = xstrdup(dir);
+    }
     return kb;
+}
+
+kb_t *kb_open(const char *dir, char *err, size_t errlen)
+{
+    kb_t *kb = kb_new(dir, err, errlen);
+    if (!kb) return NULL;
+    if (!dir) { kb->bm25 = bm25_new(); return kb; }
+    if (kb_load(kb, err, errlen) != 0) { kb_close(kb); return NULL; }
+    if (kb->next_id < 1) kb->next_id = 1;
+    if (kb->nchunks && kb->chunks[kb->nchunks - 1].id >= kb->next_id) kb->next_id = kb->chunks[kb->nchunks - 1].id + 1;
+    load_index(kb);
+    vx_build(kb);
+    return kb;
+}
+
+/* ---- store mode ---- */
+
+static void sort_chunks(kb_t *kb)
+{
+    for (size_t a = 1; a < kb->nchunks; a++) {
+        kb_chunkrec_t t = kb->chunks[a];
+        size_t b = a;
+        while (b > 0 && kb->chunks[b - 1].id > t.id) { kb->chunks[b] = kb->chunks[b - 1]; b--; }
+        kb->chunks[b] = t;
+    }
+}
+
+static void load_doc_cb(void *ud, const store_kb_doc_t *sd)
+{
+    kb_t *kb = ud;
+    kb_docrec_t *d = xcalloc(1, sizeof *d);
+    d->source = xstrdup(sd->source);
+    d->title = xstrdup(sd->title);
+    d->topic = xstrdup(sd->topic);
+    d->level = xstrdup(sd->level);
+    snprintf(d->sha, sizeof d->sha, "%s", sd->sha256);
+    d->bytes = sd->bytes;
+    d->ingested_at = sd->created_at;
+    doc_append(kb, d);
+}
+
+static void load_chunk_cb(void *ud, int64_t id, const store_kb_chunk_t *c)
+{
+    kb_t *kb = ud;
+    kb_docrec_t *d = kb->docs[kb->ndocs - 1];
+    kb_chunkrec_t rec = { .id = id, .doc = d, .heading = xstrdup(c->heading), .text = xstrdup(c->text) };
+    if (c->vec) {
+        rec.vec = xmalloc((size_t)c->dim * sizeof(float));
+        memcpy(rec.vec, c->vec, (size_t)c->dim * sizeof(float));
+        rec.dim = c->dim;
+    }
+    chunk_append(kb, rec);
+    d->nchunks++;
+}
+
+kb_t *kb_open_store(store_t *st, const char *index_dir, char *err, size_t errlen)
+{
+    kb_t *kb = kb_new(index_dir, err, errlen);
+    if (!kb) return NULL;
+    kb->store = st;
+    /* Signature first: a change racing with the load is then seen by the next kb_sync. */
+    if (store_kb_signature(st, &kb->sig_docs, &kb->sig_max) != STORE_OK ||
+        store_kb_load(st, load_doc_cb, load_chunk_cb, kb) != STORE_OK) {
+        snprintf(err, errlen, "cannot load the knowledge base from the store");
+        kb_close(kb);
+        return NULL;
+    }
+    sort_chunks(kb);
+    if (kb->dir) load_index(kb);
+    else kb_reindex(kb);
+    vx_build(kb);
+    return kb;
+}
+
+int kb_sync(kb_t *kb)
+{
+    if (!kb->store) return 0;
+    int64_t nd, mx;
+    if (store_kb_signature(kb->store, &nd, &mx) != STORE_OK) return -1;
+    pthread_rwlock_rdlock(&kb->lock);
+    int same = nd == kb->sig_docs && mx == kb->sig_max;
+    pthread_rwlock_unlock(&kb->lock);
+    if (same) return 0;
+    /* Load a fresh copy outside the lock (searches go on), then swap the contents. */
+    char err[200];
+    kb_t *fresh = kb_open_store(kb->store, NULL, err, sizeof err);
+    if (!fresh) { log_warn("kb: sync failed: %s", err); return -1; }
+    pthread_rwlock_wrlock(&kb->lock);
+    kb_t old = *kb;
+    kb->docs = fresh->docs; kb->ndocs = fresh->ndocs; kb->docs_cap = fresh->docs_cap;
+    kb->chunks = fresh->chunks; kb->nchunks = fresh->nchunks; kb->chunks_cap = fresh->chunks_cap;
+    kb->bm25 = fresh->bm25; kb->vx = fresh->vx; kb->vx_dim = fresh->vx_dim;
+    kb->sig_docs = fresh->sig_docs; kb->sig_max = fresh->sig_max;
+    fresh->docs = old.docs; fresh->ndocs = old.ndocs; fresh->docs_cap = old.docs_cap;
+    fresh->chunks = old.chunks; fresh->nchunks = old.nchunks; fresh->chunks_cap = old.chunks_cap;
+    fresh->bm25 = old.bm25; fresh->vx = old.vx;
+    pthread_rwlock_unlock(&kb->lock);
+    kb_close(fresh);   /* frees the old contents */
+    log_info("kb: reloaded from the store (%zu documents, %zu chunks)", kb->ndocs, kb->nchunks);
+    return 1;
 }
 
 void kb_close(kb_t *kb)
@@ -302,6 +439,7 @@ void kb_close(kb_t *kb)
     free(kb->chunks);
     free(kb->docs);
     bm25_free(kb->bm25);
+    if (kb->vx) vindex_free(kb->vx);
     free(kb->dir);
     pthread_rwlock_destroy(&kb->lock);
     free(kb);
@@ -313,6 +451,37 @@ void kb_set_embedder(kb_t *kb, kb_embed_fn fn, void *ud)
     kb->embed = fn;
     kb->embed_ud = ud;
     pthread_rwlock_unlock(&kb->lock);
+}
+
+size_t kb_backfill_vectors(kb_t *kb, atomic_int *stop)
+{
+    pthread_rwlock_rdlock(&kb->lock);
+    kb_embed_fn embed = kb->embed;
+    void *ud = kb->embed_ud;
+    size_t n = 0;
+    int64_t *ids = xmalloc((kb->nchunks + 1) * sizeof *ids);
+    char **texts = xmalloc((kb->nchunks + 1) * sizeof *texts);
+    for (size_t i = 0; embed && i < kb->nchunks; i++)
+        if (!kb->chunks[i].vec) { ids[n] = kb->chunks[i].id; texts[n++] = xstrdup(kb->chunks[i].text); }
+    pthread_rwlock_unlock(&kb->lock);
+    size_t done = 0;
+    for (size_t i = 0; i < n; i++) {
+        float *v = NULL;
+        int dim = 0;
+        if (!(stop && atomic_load(stop)) && embed(texts[i], &v, &dim, ud) == 0 && v && dim > 0) {
+            if (kb->store) store_kb_put_vector(kb->store, ids[i], v, dim);
+            pthread_rwlock_wrlock(&kb->lock);
+            kb_chunkrec_t *c = chunk_find(kb, ids[i]);   /* may have been replaced meanwhile */
+            if (c && !c->vec) { c->vec = v; c->dim = dim; vx_add(kb, c->id, v, dim); v = NULL; done++; }
+            pthread_rwlock_unlock(&kb->lock);
+        }
+        free(v);
+        free(texts[i]);
+    }
+    free(ids);
+    free(texts);
+    if (done) log_info("kb: embedded %zu chunks that had no vector", done);
+    return done;
 }
 
 /* ---- ingestion ---- */
@@ -355,20 +524,40 @@ int kb_ingest_text(kb_t *kb, const char *source, const char *text, size_t len, i
     if (embed)
         for (size_t i = 0; i < n; i++)
             if (embed(chunks[i].text, &vecs[i], &dims[i], embed_ud) != 0) { vecs[i] = NULL; dims[i] = 0; }
+    int64_t *ids = NULL;
+    if (kb->store) {   /* durable first; memory follows with the store's chunk ids */
+        ids = xcalloc(n ? n : 1, sizeof *ids);
+        store_kb_chunk_t *sc = xcalloc(n ? n : 1, sizeof *sc);
+        for (size_t i = 0; i < n; i++) sc[i] = (store_kb_chunk_t){ chunks[i].heading, chunks[i].text, vecs[i], dims[i] };
+        store_kb_doc_t sd = { source, d->title, d->topic, d->level, d->sha, len, 0 };
+        int rc = store_kb_put(kb->store, &sd, sc, n, ids);
+        free(sc);
+        if (rc != STORE_OK) {
+            snprintf(err, errlen, "cannot store the document");
+            for (size_t i = 0; i < n; i++) free(vecs[i]);
+            free(vecs); free(dims); free(ids);
+            kb_chunks_free(chunks, n);
+            docrec_free(d);
+            return -1;
+        }
+    }
     pthread_rwlock_wrlock(&kb->lock);
     kb_docrec_t *cur = doc_find(kb, source);
     if (cur) doc_drop(kb, cur);
     doc_append(kb, d);
     buf_t b = {0};
     for (size_t i = 0; i < n; i++) {
-        kb_chunkrec_t c = { .id = kb->next_id++, .doc = d, .heading = chunks[i].heading,
+        kb_chunkrec_t c = { .id = ids ? ids[i] : kb->next_id++, .doc = d, .heading = chunks[i].heading,
                             .text = chunks[i].text, .vec = vecs[i], .dim = dims[i] };
         chunks[i].heading = chunks[i].text = NULL;
         index_text(&b, d, c.heading, c.text);
         bm25_add(kb->bm25, c.id, b.data, b.len);
+        vx_add(kb, c.id, c.vec, c.dim);
         chunk_append(kb, c);
     }
+    if (ids) sort_chunks(kb);   /* another process may have taken ids in between */
     pthread_rwlock_unlock(&kb->lock);
+    free(ids);
     buf_free(&b);
     free(vecs);
     free(dims);
@@ -380,6 +569,7 @@ int kb_ingest_text(kb_t *kb, const char *source, const char *text, size_t len, i
 
 int kb_remove(kb_t *kb, const char *source)
 {
+    if (kb->store && store_kb_delete(kb->store, source) == STORE_ERROR) return -1;
     pthread_rwlock_wrlock(&kb->lock);
     kb_docrec_t *d = doc_find(kb, source);
     if (d) doc_drop(kb, d);
@@ -549,31 +739,16 @@ size_t kb_rrf_fuse(const int64_t *const *lists, const size_t *lens, size_t nlist
     return out;
 }
 
-/* Exact cosine ranking over chunks that have a vector of the query's dimension. */
+/* Nearest chunks by cosine through the shared vector index (exact while small, HNSW when
+ * the knowledge base grows). */
 static size_t dense_rank(kb_t *kb, const float *q, int dim, int64_t *ids, size_t max)
 {
-    double qn = 0;
-    for (int i = 0; i < dim; i++) qn += (double)q[i] * q[i];
-    if (qn <= 0) return 0;
-    double *best = xmalloc((max + 1) * sizeof *best);
-    size_t n = 0;
-    for (size_t c = 0; c < kb->nchunks; c++) {
-        const kb_chunkrec_t *ch = &kb->chunks[c];
-        if (!ch->vec || ch->dim != dim) continue;
-        double dot = 0, cn = 0;
-        for (int i = 0; i < dim; i++) { dot += (double)q[i] * ch->vec[i]; cn += (double)ch->vec[i] * ch->vec[i]; }
-        if (cn <= 0) continue;
-        double s = dot / sqrt(qn * cn);
-        size_t pos;
-        if (n < max) pos = n++;
-        else if (s <= best[max - 1]) continue;
-        else pos = max - 1;
-        while (pos > 0 && best[pos - 1] < s) { best[pos] = best[pos - 1]; ids[pos] = ids[pos - 1]; pos--; }
-        best[pos] = s;
-        ids[pos] = ch->id;
-    }
-    free(best);
-    return n;
+    if (!kb->vx || dim != kb->vx_dim) return 0;
+    vindex_hit_t *h = xmalloc(max * sizeof *h);
+    int n = vindex_search(kb->vx, q, max, NULL, h);
+    for (int i = 0; i < n; i++) ids[i] = (int64_t)h[i].id;
+    free(h);
+    return n > 0 ? (size_t)n : 0;
 }
 
 size_t kb_search(kb_t *kb, const char *query, size_t k, kb_hit_t **out)

@@ -2,8 +2,9 @@
  * index over them and (when an embedding source is configured) dense vectors, fused with
  * reciprocal rank fusion.
  *
- * Persistence: a directory (normally <data dir>/kb) holding kb.json (documents, chunk texts
- * and metadata) and bm25.idx (the index snapshot). The snapshot is an accelerator only: when
+ * Persistence: in the store (kb_open_store: kb_documents/kb_chunks/vectors, what the server
+ * and the CLI use), or standalone in a directory holding kb.json (kb_open: tests, tools);
+ * either way the BM25 snapshot bm25.idx lives in a directory. The snapshot is an accelerator only: when
  * it is missing, stale or corrupt, kb_open rebuilds it from kb.json. Ingestion is idempotent
  * by content hash: the same source with the same bytes is a no-op, changed bytes replace the
  * source's chunks.
@@ -12,6 +13,7 @@
 #ifndef RODEO_KB_KB_H
 #define RODEO_KB_KB_H
 #include <jansson.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -43,8 +45,22 @@ typedef int (*kb_embed_fn)(const char *text, float **vec, int *dim, void *ud);
 
 /* dir NULL = memory only (tests). Creates dir when missing. */
 kb_t *kb_open(const char *dir, char *err, size_t errlen);
+/* Store mode: documents and chunks persist in the store (kb_documents, kb_chunks, vectors;
+ * see store/kb.h), shared by every process; index_dir (may be NULL) keeps the BM25
+ * snapshot. Chunk ids are the store's. */
+struct store;
+kb_t *kb_open_store(struct store *st, const char *index_dir, char *err, size_t errlen);
+/* Store mode: picks up documents other processes added, replaced or removed since the last
+ * load (a cheap signature query; a full reload only when it changed). Returns 1 when it
+ * reloaded, 0 when nothing changed (or not in store mode), -1 on a store error. */
+int   kb_sync(kb_t *kb);
 void  kb_close(kb_t *kb);
 void  kb_set_embedder(kb_t *kb, kb_embed_fn fn, void *ud);
+/* Embeds the chunks that have no vector yet (ingested before an embedder was configured),
+ * persisting the vectors in store mode. Slow with a remote embedder: run it on its own
+ * thread; it stops early once *stop (may be NULL) becomes non-zero. Returns the number of
+ * chunks embedded. */
+size_t kb_backfill_vectors(kb_t *kb, atomic_int *stop);
 
 /* Ingests one document under a source name. status and nchunks may be NULL. */
 int kb_ingest_text(kb_t *kb, const char *source, const char *text, size_t len, int *status,

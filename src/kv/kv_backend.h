@@ -20,4 +20,6 @@ struct kv {
 
 /* In-process backend (memory.c). */
 kv_t *kv_memory_open(char *err, size_t errlen);
+/* Entries held, expired ones not yet reclaimed included (tests, diagnostics). */
+size_t kv_memory_entries(kv_t *kv);
 #endif

@@ -1,7 +1,8 @@
 /* memory.c — the in-process kv backend: a sharded hash map so that rate-limit counters of
  * different clients never contend on one lock. Entries carry an absolute expiry; expired
- * entries are dropped when touched (lazy) and by a sweep of the shard every SWEEP_EVERY
- * writes, so a flood of one-off keys (many client addresses) cannot grow memory forever. */
+ * entries are dropped when touched (lazy) and by an incremental sweep: every insert also
+ * checks the next SWEEP_STEP buckets of its shard, so a flood of one-off keys (many client
+ * addresses) cannot grow memory forever, and no single call pays for a whole-table scan. */
 #include "kv/kv_backend.h"
 #include "core/buf.h"
 #include <pthread.h>
@@ -11,7 +12,7 @@
 #include <time.h>
 
 #define NSHARDS     64
-#define SWEEP_EVERY 4096
+#define SWEEP_STEP  4
 
 typedef struct entry {
     struct entry *next;
@@ -29,7 +30,7 @@ typedef struct {
     entry_t **slots;
     size_t   nslots;        /* power of two */
     size_t   n;
-    unsigned writes;
+    size_t   sweep_at;      /* next bucket the incremental sweep looks at */
 } shard_t;
 
 typedef struct {
@@ -79,10 +80,11 @@ static void shard_grow(shard_t *sh)
     sh->nslots = nn;
 }
 
-/* Drops every expired entry of the shard (caller holds the lock). */
+/* Drops the expired entries of the next SWEEP_STEP buckets (caller holds the lock). */
 static void shard_sweep(shard_t *sh, int64_t now)
 {
-    for (size_t i = 0; i < sh->nslots; i++) {
+    for (int k = 0; k < SWEEP_STEP; k++) {
+        size_t i = sh->sweep_at++ & (sh->nslots - 1);
         entry_t **pp = &sh->slots[i];
         while (*pp) {
             entry_t *e = *pp;
@@ -114,7 +116,7 @@ static entry_t **shard_find(shard_t *sh, const char *key, uint64_t h, int64_t no
 
 static entry_t *shard_insert(shard_t *sh, const char *key, uint64_t h, int64_t now)
 {
-    if (++sh->writes % SWEEP_EVERY == 0) shard_sweep(sh, now);
+    shard_sweep(sh, now);
     if (sh->n + 1 > sh->nslots) shard_grow(sh);
     size_t klen = strlen(key);
     entry_t *e = xcalloc(1, sizeof *e + klen + 1);
@@ -226,6 +228,18 @@ static void mem_close(kv_t *kv)
         pthread_mutex_destroy(&sh->mu);
     }
     free(m);
+}
+
+size_t kv_memory_entries(kv_t *kv)
+{
+    kv_memory_t *m = (kv_memory_t *)kv;
+    size_t n = 0;
+    for (int s = 0; s < NSHARDS; s++) {
+        pthread_mutex_lock(&m->shards[s].mu);
+        n += m->shards[s].n;
+        pthread_mutex_unlock(&m->shards[s].mu);
+    }
+    return n;
 }
 
 static const kv_ops_t memory_ops = {

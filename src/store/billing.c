@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* Statuses that grant the plan: past_due keeps access while Stripe retries the card. */
 #define GRANTING "('active','trialing','past_due')"
@@ -136,6 +137,25 @@ int store_billing_quota_count(store_t *st, int64_t user_id, const char *quota, c
     return rc == DB_NOT_FOUND ? STORE_OK : rc;
 }
 
+int store_billing_prune(store_t *st, int64_t now_us, int64_t *removed)
+{
+    time_t t = (time_t)(now_us / 1000000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    int y = tm.tm_year + 1900, m = tm.tm_mon;        /* previous month, 1-based */
+    if (m == 0) { m = 12; y--; }
+    char keep_from[16];
+    snprintf(keep_from, sizeof keep_from, "%04d-%02d", y % 10000, m % 13);
+    int64_t n1 = 0, n2 = 0;
+    db_value_t p[] = {db_text(keep_from)};
+    int rc = db_pool_exec(st->pool, "DELETE FROM usage_counters WHERE period < $1", p, 1, &n1);
+    if (rc != DB_OK) return rc;
+    db_value_t q[] = {db_int(now_us - 30LL * 86400 * 1000000)};
+    rc = db_pool_exec(st->pool, "DELETE FROM stripe_events WHERE received_at < $1", q, 1, &n2);
+    if (rc == DB_OK && removed) *removed = n1 + n2;
+    return rc;
+}
+
 /* ---- payments ---- */
 int store_billing_payment_add(store_t *st, const store_new_payment_t *pm, int64_t *id_out)
 {
@@ -183,10 +203,13 @@ int store_billing_payment_list(store_t *st, int64_t user_id, int limit, json_t *
 static int recompute_plan(db_conn_t *c, int64_t user_id)
 {
     db_value_t p[] = {db_int(user_id)};
-    return db_exec(c,
-        "UPDATE users SET plan = COALESCE((SELECT plan FROM subscriptions WHERE user_id = $1"
-        " AND status IN " GRANTING " ORDER BY created_at DESC, id DESC LIMIT 1), 'free')"
-        " WHERE id = $1", p, 1, NULL);
+    /* written only when it changes: most webhook events leave the plan as it was, and an
+     * unchanged row then costs no page write */
+#define PLAN_NOW "COALESCE((SELECT plan FROM subscriptions WHERE user_id = $1 AND status IN " \
+                 GRANTING " ORDER BY created_at DESC, id DESC LIMIT 1), 'free')"
+    return db_exec(c, "UPDATE users SET plan = " PLAN_NOW " WHERE id = $1 AND plan <> " PLAN_NOW,
+                   p, 1, NULL);
+#undef PLAN_NOW
 }
 
 static db_value_t opt_time(int64_t us) { return us > 0 ? db_int(us) : db_null(); }

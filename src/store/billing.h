@@ -42,6 +42,11 @@ int store_billing_quota_refund(store_t *st, int64_t user_id, const char *quota, 
 int store_billing_quota_count(store_t *st, int64_t user_id, const char *quota, const char *period,
                               int64_t *count);
 
+/* Housekeeping for a periodic job: deletes usage counters of periods before the previous
+ * calendar month (period keys compare as text: "2026-09-30" < "2026-10") and webhook event
+ * records older than 30 days (Stripe stops redelivering after 3). *removed may be NULL. */
+int store_billing_prune(store_t *st, int64_t now_us, int64_t *removed);
+
 /* ---- payments ---- */
 typedef struct {
     int64_t     user_id;

@@ -1,7 +1,9 @@
 /* conversations.c — conversations and their messages. Every statement carries the owner:
  * user_id = $1, or "user_id IS NULL" for anonymous (user 0), chosen in C so both forms keep
  * using the (user_id, ...) indexes. message_count is kept on the row (updated in the same
- * transaction as the insert) so listing never counts messages. */
+ * transaction as the insert) so listing never counts messages. Search is case-insensitive
+ * for ASCII letters (SQLite's lower(), and PostgreSQL's in the C locale); other letters match
+ * as written. */
 #include "store/internal.h"
 #include "core/timeutil.h"
 #include <stdlib.h>
@@ -15,15 +17,10 @@ int store_conversation_create(store_t *st, int64_t user_id, const char *title, c
     *out = NULL;
     int64_t now = time_now_us();
     db_value_t p[] = {db_id(user_id), db_text(title ? title : "New Chat"), db_text(model), db_int(now)};
-    db_result_t *r;
-    int rc = db_pool_query(st->pool,
+    int rc = db_pool_query_row_json(st->pool,
         "INSERT INTO conversations (user_id, title, model, created_at, updated_at)"
-        " VALUES ($1, $2, $3, $4, $4) RETURNING id, title, model, created_at", p, 4, &r);
-    if (rc != DB_OK) return rc;
-    if (db_rows(r) == 1) *out = db_row_json(r, 0, "isst");
-    else rc = STORE_ERROR;
-    db_result_free(r);
-    return rc;
+        " VALUES ($1, $2, $3, $4, $4) RETURNING id, title, model, created_at", p, 4, "isst", out);
+    return rc == DB_NOT_FOUND ? STORE_ERROR : rc;
 }
 
 #define LIST_COLS "SELECT id, title, model, created_at, updated_at, message_count, is_archived" \
@@ -45,12 +42,7 @@ int store_conversation_list(store_t *st, int64_t user_id, int archived, int limi
     int any = archived < 0;
     db_value_t p[] = {db_int(user_id), db_int(any ? -1 : (archived ? 1 : 0)), db_int(limit),
                       db_int(offset)};
-    db_result_t *r;
-    int rc = db_pool_query(st->pool, sql[user_id != 0][any], p, 4, &r);
-    if (rc != DB_OK) return rc;
-    *out = db_rows_json(r, "issttib");
-    db_result_free(r);
-    return STORE_OK;
+    return db_pool_query_rows_json(st->pool, sql[user_id != 0][any], p, 4, "issttib", out);
 }
 
 int store_conversation_get(store_t *st, int64_t user_id, int64_t id, bool with_messages,
@@ -61,7 +53,9 @@ int store_conversation_get(store_t *st, int64_t user_id, int64_t id, bool with_m
     if (!c) return STORE_ERROR;
     db_value_t p[] = {db_int(user_id), db_int(id)};
     db_result_t *r = NULL;
-    int rc = db_query(c, user_id
+    /* one snapshot, so the messages agree with the conversation row (message_count) */
+    int rc = with_messages ? db_begin_read(c) : DB_OK;
+    if (rc == DB_OK) rc = db_query(c, user_id
         ? "SELECT id, title, model, created_at, updated_at, is_archived, message_count"
           " FROM conversations WHERE id = $2 AND" OWNER_USER
         : "SELECT id, title, model, created_at, updated_at, is_archived, message_count"
@@ -79,6 +73,7 @@ int store_conversation_get(store_t *st, int64_t user_id, int64_t id, bool with_m
         if (rc == DB_OK) json_object_set_new(conv, "messages", db_rows_json(r, "isssiit"));
         db_result_free(r);
     }
+    if (db_in_transaction(c)) db_commit(c);
     db_release(c);
     if (rc == DB_OK) *out = conv;
     else json_decref(conv);
@@ -124,14 +119,10 @@ int store_conversation_search(store_t *st, int64_t user_id, const char *q, int l
     if (!q) return STORE_ERROR;
     char *pattern = db_like_contains(q);
     db_value_t p[] = {db_int(user_id), db_text(pattern), db_int(limit < 0 ? 0 : limit)};
-    db_result_t *r;
-    int rc = db_pool_query(st->pool, user_id ? SEARCH_SQL(OWNER_USER) : SEARCH_SQL(OWNER_ANON),
-                           p, 3, &r);
+    int rc = db_pool_query_rows_json(st->pool, user_id ? SEARCH_SQL(OWNER_USER)
+                                                       : SEARCH_SQL(OWNER_ANON), p, 3, "istt", out);
     free(pattern);
-    if (rc != DB_OK) return rc;
-    *out = db_rows_json(r, "istt");
-    db_result_free(r);
-    return STORE_OK;
+    return rc;
 }
 
 int store_message_add(store_t *st, int64_t conversation_id, const store_new_message_t *m,

@@ -189,6 +189,15 @@ int db_begin(db_conn_t *c)
     return rc;
 }
 
+int db_begin_read(db_conn_t *c)
+{
+    if (c->in_tx) return DB_ERROR;
+    int rc = db_exec(c, c->pool->dialect == DB_SQLITE ? "BEGIN"
+                        : "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", NULL, 0, NULL);
+    if (rc == DB_OK) c->in_tx = true;
+    return rc;
+}
+
 int db_commit(db_conn_t *c)
 {
     if (!c->in_tx) return DB_ERROR;
@@ -240,39 +249,94 @@ int db_pool_query_int64(db_pool_t *p, const char *sql, const db_value_t *params,
 
 /* ------------------------------------------------------------------ results */
 
-/* Cells live in one array (row-major); text and blob bytes in one buffer, addressed by
- * offset because the buffer moves as it grows. Each text value is NUL-terminated. */
+/* Cells live in one array (row-major); text, blob bytes and column names in one buffer,
+ * addressed by offset because the buffer moves as it grows. Each value is NUL-terminated.
+ * A cell is 16 bytes: values never exceed 1 GB in either engine, so a 32-bit length fits. */
 typedef struct {
-    db_type_t type;
-    int64_t   i;
-    double    d;
-    size_t    off, len;
+    union {
+        int64_t i;
+        double  d;
+        size_t  off;
+    } v;
+    uint32_t  len;
+    uint8_t   type;
 } db_cell_t;
 
 struct db_result {
     int        ncols, nrows;
-    char     **names;
+    bool       has_cols;
+    size_t    *name_off;
+    size_t     name_cap;
     db_cell_t *cells;
     size_t     cell_cap;
     buf_t      bytes;
 };
 
-db_result_t *db_result_new(void) { return xcalloc(1, sizeof(db_result_t)); }
+/* Each thread keeps one freed result for its next query: in steady state a query then
+ * allocates nothing for its result set (malloc was a third of a 20-row list call). Large
+ * results are not kept. The key's destructor frees the spare when the thread exits. */
+#define SPARE_MAX_CELLS 4096
+#define SPARE_MAX_BYTES (256 * 1024)
+static pthread_key_t spare_key;
+static pthread_once_t spare_once = PTHREAD_ONCE_INIT;
+
+static void result_destroy(db_result_t *r)
+{
+    free(r->name_off);
+    free(r->cells);
+    buf_free(&r->bytes);
+    free(r);
+}
+
+static void spare_destructor(void *p) { result_destroy(p); }
+static void spare_init(void) { pthread_key_create(&spare_key, spare_destructor); }
+
+db_result_t *db_result_new(void)
+{
+    pthread_once(&spare_once, spare_init);
+    db_result_t *r = pthread_getspecific(spare_key);
+    if (r) {
+        pthread_setspecific(spare_key, NULL);
+        r->ncols = r->nrows = 0;
+        r->has_cols = false;
+        buf_reset(&r->bytes);
+        return r;
+    }
+    return xcalloc(1, sizeof(db_result_t));
+}
+
+void db_result_free(db_result_t *r)
+{
+    if (!r) return;
+    pthread_once(&spare_once, spare_init);
+    if (r->cell_cap <= SPARE_MAX_CELLS && r->bytes.cap <= SPARE_MAX_BYTES &&
+        !pthread_getspecific(spare_key) && pthread_setspecific(spare_key, r) == 0)
+        return;
+    result_destroy(r);
+}
 
 void db_result_set_cols(db_result_t *r, int ncols)
 {
+    if (ncols < 0) ncols = 0;
+    if ((size_t)ncols > r->name_cap) {
+        r->name_off = xrealloc(r->name_off, (size_t)ncols * sizeof *r->name_off);
+        r->name_cap = (size_t)ncols;
+    }
     r->ncols = ncols;
-    r->names = xcalloc((size_t)(ncols > 0 ? ncols : 1), sizeof *r->names);
+    r->has_cols = true;
+    for (int i = 0; i < ncols; i++) r->name_off[i] = (size_t)-1;
 }
 
 void db_result_set_colname(db_result_t *r, int col, const char *name)
 {
     if (col < 0 || col >= r->ncols) return;
-    free(r->names[col]);
-    r->names[col] = xstrdup(name ? name : "");
+    if (!r->bytes.cap) buf_reserve(&r->bytes, 2048);
+    r->name_off[col] = r->bytes.len;
+    buf_puts(&r->bytes, name ? name : "");
+    buf_putc(&r->bytes, '\0');
 }
 
-bool db_result_has_cols(const db_result_t *r) { return r->names != NULL; }
+bool db_result_has_cols(const db_result_t *r) { return r->has_cols; }
 
 void db_result_add_row(db_result_t *r)
 {
@@ -296,23 +360,23 @@ static db_cell_t *cur_cell(db_result_t *r, int col)
 void db_result_put_int(db_result_t *r, int col, int64_t v)
 {
     db_cell_t *c = cur_cell(r, col);
-    if (c) { c->type = DB_T_INT; c->i = v; }
+    if (c) { c->type = DB_T_INT; c->v.i = v; }
 }
 
 void db_result_put_double(db_result_t *r, int col, double v)
 {
     db_cell_t *c = cur_cell(r, col);
-    if (c) { c->type = DB_T_DOUBLE; c->d = v; }
+    if (c) { c->type = DB_T_DOUBLE; c->v.d = v; }
 }
 
 static void put_bytes(db_result_t *r, int col, db_type_t t, const void *p, size_t len)
 {
     db_cell_t *c = cur_cell(r, col);
-    if (!c) return;
-    c->type = t;
+    if (!c || len > UINT32_MAX) return;            /* cannot happen: engines cap values at 1 GB */
     if (!r->bytes.cap) buf_reserve(&r->bytes, 2048 > len ? 2048 : len + 1);
-    c->off = r->bytes.len;
-    c->len = len;
+    c->type = (uint8_t)t;
+    c->v.off = r->bytes.len;
+    c->len = (uint32_t)len;
     buf_append(&r->bytes, p ? p : "", len);
     buf_putc(&r->bytes, '\0');
 }
@@ -328,7 +392,8 @@ int db_cols(const db_result_t *r) { return r ? r->ncols : 0; }
 
 const char *db_colname(const db_result_t *r, int col)
 {
-    return (r && r->names && col >= 0 && col < r->ncols && r->names[col]) ? r->names[col] : "";
+    return (r && col >= 0 && col < r->ncols && r->name_off[col] != (size_t)-1)
+               ? r->bytes.data + r->name_off[col] : "";
 }
 
 static const db_cell_t *cell(const db_result_t *r, int row, int col)
@@ -340,7 +405,7 @@ static const db_cell_t *cell(const db_result_t *r, int row, int col)
 db_type_t db_type(const db_result_t *r, int row, int col)
 {
     const db_cell_t *c = cell(r, row, col);
-    return c ? c->type : DB_T_NULL;
+    return c ? (db_type_t)c->type : DB_T_NULL;
 }
 
 bool db_isnull(const db_result_t *r, int row, int col) { return db_type(r, row, col) == DB_T_NULL; }
@@ -350,9 +415,9 @@ int64_t db_get_int64(const db_result_t *r, int row, int col)
     const db_cell_t *c = cell(r, row, col);
     if (!c) return 0;
     switch (c->type) {
-    case DB_T_INT: return c->i;
-    case DB_T_DOUBLE: return (int64_t)c->d;
-    case DB_T_TEXT: return strtoll(r->bytes.data + c->off, NULL, 10);
+    case DB_T_INT: return c->v.i;
+    case DB_T_DOUBLE: return (int64_t)c->v.d;
+    case DB_T_TEXT: return strtoll(r->bytes.data + c->v.off, NULL, 10);
     default: return 0;
     }
 }
@@ -362,9 +427,9 @@ double db_get_double(const db_result_t *r, int row, int col)
     const db_cell_t *c = cell(r, row, col);
     if (!c) return 0;
     switch (c->type) {
-    case DB_T_INT: return (double)c->i;
-    case DB_T_DOUBLE: return c->d;
-    case DB_T_TEXT: return strtod(r->bytes.data + c->off, NULL);
+    case DB_T_INT: return (double)c->v.i;
+    case DB_T_DOUBLE: return c->v.d;
+    case DB_T_TEXT: return strtod(r->bytes.data + c->v.off, NULL);
     default: return 0;
     }
 }
@@ -373,7 +438,7 @@ bool db_get_bool(const db_result_t *r, int row, int col)
 {
     const db_cell_t *c = cell(r, row, col);
     if (c && c->type == DB_T_TEXT) {      /* PostgreSQL boolean text when typed as text */
-        const char *s = r->bytes.data + c->off;
+        const char *s = r->bytes.data + c->v.off;
         return s[0] == 't' || s[0] == 'T' || (s[0] >= '1' && s[0] <= '9');
     }
     return db_get_int64(r, row, col) != 0;
@@ -382,7 +447,7 @@ bool db_get_bool(const db_result_t *r, int row, int col)
 const char *db_get_text(const db_result_t *r, int row, int col)
 {
     const db_cell_t *c = cell(r, row, col);
-    return (c && c->type == DB_T_TEXT) ? r->bytes.data + c->off : NULL;
+    return (c && c->type == DB_T_TEXT) ? r->bytes.data + c->v.off : NULL;
 }
 
 const void *db_get_blob(const db_result_t *r, int row, int col, size_t *len)
@@ -393,7 +458,7 @@ const void *db_get_blob(const db_result_t *r, int row, int col, size_t *len)
         return NULL;
     }
     if (len) *len = c->len;
-    return r->bytes.data + c->off;
+    return r->bytes.data + c->v.off;
 }
 
 char *db_dup_text(const db_result_t *r, int row, int col)
@@ -402,16 +467,6 @@ char *db_dup_text(const db_result_t *r, int row, int col)
     return s ? xstrdup(s) : NULL;
 }
 
-void db_result_free(db_result_t *r)
-{
-    if (!r) return;
-    if (r->names)
-        for (int i = 0; i < r->ncols; i++) free(r->names[i]);
-    free(r->names);
-    free(r->cells);
-    buf_free(&r->bytes);
-    free(r);
-}
 
 /* ------------------------------------------------------------------ statement cache */
 

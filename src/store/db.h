@@ -3,11 +3,16 @@
  * sqlite.c (libsqlite3) and postgres.c (libpq). Nothing above this layer knows which one runs.
  *
  * SQL rules (so one text runs on both engines)
- * - Placeholders are $1, $2, ... (SQLite binds them as named parameters "$1").
+ * - Parameters are written $1, $2, ... (SQLite binds them as named parameters "$1").
  * - Portable SQL only: RETURNING id, lower(x) LIKE lower($1) ESCAPE '\', COALESCE, LIMIT/OFFSET,
  *   INSERT ... ON CONFLICT (col) DO ... (both engines support it). Booleans are INTEGER 0/1.
  *   Timestamps are BIGINT microseconds computed in C (time_now_us), never SQL clock functions.
  * - Only DDL in migrations may use dialect tokens (see migrations.c).
+ * - Not portable, so not used: INSERT OR IGNORE/REPLACE (write ON CONFLICT ... DO NOTHING /
+ *   DO UPDATE SET x = excluded.x), ILIKE, negative LIMIT, DML inside WITH, now()/strftime.
+ * - PostgreSQL fixes each parameter's type when the statement is first prepared: int ->
+ *   bigint, double -> float8, blob -> bytea, text and NULL -> inferred from context. Where the
+ *   context says nothing ("$1 IS NULL", "SELECT $1"), write CAST($1 AS BIGINT) / CAST($1 AS TEXT).
  *
  * Connections
  * - A pool (db_pool_t) hands out connections (db_conn_t); one connection is used by one thread
@@ -15,6 +20,21 @@
  *   keyed by SQL text, so pass the same text each time (string literals are ideal).
  * - Results are fully materialised: a db_result_t stays valid after the connection is
  *   released, which is why the one-shot db_pool_* helpers exist.
+ *
+ * An area file in five lines (src/store/<area>.c, including "store/internal.h"):
+ *
+ *     int store_product_get(store_t *st, int64_t id, json_t **out)
+ *     {
+ *         db_value_t p[] = {db_int(id)};
+ *         return db_pool_query_row_json(store_pool(st),
+ *             "SELECT id, sku, brand, model, attributes, updated_at FROM products WHERE id = $1",
+ *             p, DB_NPARAMS(p), "isssjt", out);      // DB_NOT_FOUND when there is no row
+ *     }
+ *
+ * Several statements that must commit together: c = db_acquire(pool); db_begin(c); ...
+ * db_exec/db_query...; db_commit(c); db_release(c) (release rolls back whatever was not
+ * committed, so error paths just release). The schema is in migrations.c (append a version,
+ * never edit a released one).
  *
  * Errors
  * - Functions return DB_OK (0), DB_NOT_FOUND (1: no row where one was required),
@@ -98,6 +118,10 @@ int db_exec_script(db_conn_t *c, const char *sql);
 /* Write transaction. SQLite: BEGIN IMMEDIATE (takes the write lock up front, so the busy
  * timeout applies and no upgrade deadlock is possible). PostgreSQL: BEGIN. */
 int db_begin(db_conn_t *c);
+/* Read-only snapshot for several SELECTs that must agree with each other (e.g. a row and its
+ * children). SQLite: BEGIN (deferred: one WAL read lock for all of them). PostgreSQL:
+ * BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY. End it with db_commit or db_rollback. */
+int db_begin_read(db_conn_t *c);
 int db_commit(db_conn_t *c);
 int db_rollback(db_conn_t *c);            /* no-op returning DB_OK outside a transaction */
 bool db_in_transaction(const db_conn_t *c);
@@ -143,6 +167,14 @@ json_t *db_rows_json(const db_result_t *r, const char *spec);     /* array of ob
 /* The ISO-8601 form of a timestamp, as time_iso8601() writes it, without libc formatting
  * (fast path for result rendering). out: at least 32 bytes. */
 void db_iso8601(int64_t us, char out[32]);
+
+/* One-shot query rendered straight to JSON (acquire, run, render, release).
+ * db_pool_query_row_json: the first row as an object, DB_NOT_FOUND when there is none.
+ * db_pool_query_rows_json: all rows as an array (possibly empty). *out is NULL on error. */
+int db_pool_query_row_json(db_pool_t *p, const char *sql, const db_value_t *params, int n,
+                           const char *spec, json_t **out);
+int db_pool_query_rows_json(db_pool_t *p, const char *sql, const db_value_t *params, int n,
+                            const char *spec, json_t **out);
 
 /* ---- helpers for SQL text ---- */
 /* "%" + s with '\', '%' and '_' escaped by '\' + "%": for LIKE ... ESCAPE '\'. Caller frees. */

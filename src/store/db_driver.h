@@ -46,6 +46,10 @@ typedef struct {
     void (*free_fn)(void *stmt);
 } db_stmt_cache_t;
 
+/* Past this many statements a connection flushes its cache (SQL built at run time, e.g. with
+ * variable IN lists, would otherwise grow it without bound). */
+#define DB_STMT_CACHE_MAX 256
+
 uint64_t db_sql_hash(const char *sql);
 void *db_stmt_cache_get(db_stmt_cache_t *c, const char *sql);
 void  db_stmt_cache_put(db_stmt_cache_t *c, const char *sql, void *stmt);

@@ -78,7 +78,7 @@ json_t *db_row_json(const db_result_t *r, int row, const char *spec)
     int nc = db_cols(r);
     for (int col = 0; col < nc && spec[col]; col++) {
         if (spec[col] == '-') continue;
-        json_object_set_new(o, db_colname(r, col), cell_json(r, row, col, spec[col]));
+        json_object_set_new_nocheck(o, db_colname(r, col), cell_json(r, row, col, spec[col]));  /* our SQL names */
     }
     return o;
 }
@@ -88,4 +88,29 @@ json_t *db_rows_json(const db_result_t *r, const char *spec)
     json_t *a = json_array();
     for (int row = 0; row < db_rows(r); row++) json_array_append_new(a, db_row_json(r, row, spec));
     return a;
+}
+
+int db_pool_query_row_json(db_pool_t *p, const char *sql, const db_value_t *params, int n,
+                           const char *spec, json_t **out)
+{
+    db_result_t *r;
+    *out = NULL;
+    int rc = db_pool_query(p, sql, params, n, &r);
+    if (rc != DB_OK) return rc;
+    if (db_rows(r) > 0) *out = db_row_json(r, 0, spec);
+    else rc = DB_NOT_FOUND;
+    db_result_free(r);
+    return rc;
+}
+
+int db_pool_query_rows_json(db_pool_t *p, const char *sql, const db_value_t *params, int n,
+                            const char *spec, json_t **out)
+{
+    db_result_t *r;
+    *out = NULL;
+    int rc = db_pool_query(p, sql, params, n, &r);
+    if (rc != DB_OK) return rc;
+    *out = db_rows_json(r, spec);
+    db_result_free(r);
+    return DB_OK;
 }

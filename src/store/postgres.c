@@ -173,6 +173,12 @@ static int pg_run(void *h, const char *sql, const db_value_t *params, int n, db_
     } else {
         uintptr_t id = (uintptr_t)db_stmt_cache_get(&c->cache, sql);
         char name[32];
+        if (!id && c->cache.count >= DB_STMT_CACHE_MAX) {
+            PGresult *d = PQexec(c->pg, "DEALLOCATE ALL");
+            bool ok = PQresultStatus(d) == PGRES_COMMAND_OK;
+            PQclear(d);
+            if (ok) db_stmt_cache_clear(&c->cache);
+        }
         if (!id) {
             id = c->next_stmt++;
             snprintf(name, sizeof name, "s%lu", (unsigned long)id);

@@ -3,9 +3,11 @@
  * the writer, foreign keys on, synchronous=NORMAL (durable across process crashes, the
  * last transactions may roll back on power loss), and a busy timeout so concurrent writers
  * wait instead of failing. Statements are prepared once per connection and cached by SQL
- * text; $N placeholders are bound by name. */
+ * text; $N parameters are bound by name. */
 #include "store/db_driver.h"
 #include "core/buf.h"
+#include <pthread.h>
+#include <stdbool.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,9 +16,57 @@
 #define SQLITE_BUSY_TIMEOUT_MS 10000
 #define MAX_PARAMS 64
 
+/* One writer at a time per database file inside this process. SQLite allows a single
+ * writer; without this gate, concurrent writers meet SQLITE_BUSY and the busy handler sleeps
+ * in 1-25 ms steps, which is what the write latency tail was made of. A mutex hands the write
+ * lock over as soon as it is free. Other processes sharing the file still meet the busy
+ * handler. A connection takes the gate at its first write (or BEGIN IMMEDIATE) and gives it
+ * back once it is in autocommit mode again (statement done, COMMIT or ROLLBACK). */
+#define MAX_GATES 32
+typedef struct {
+    char           *path;
+    int             refs;
+    pthread_mutex_t mu;
+} write_gate_t;
+static write_gate_t gates[MAX_GATES];
+static pthread_mutex_t gates_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static write_gate_t *gate_acquire(const char *path)
+{
+    write_gate_t *g = NULL, *free_slot = NULL;
+    pthread_mutex_lock(&gates_mu);
+    for (int i = 0; i < MAX_GATES && !g; i++) {
+        if (gates[i].refs && !strcmp(gates[i].path, path)) g = &gates[i];
+        else if (!gates[i].refs && !free_slot) free_slot = &gates[i];
+    }
+    if (!g && free_slot) {
+        g = free_slot;
+        free(g->path);
+        g->path = xstrdup(path);
+        pthread_mutex_init(&g->mu, NULL);
+    }
+    if (g) g->refs++;
+    pthread_mutex_unlock(&gates_mu);
+    return g;   /* NULL only past MAX_GATES open files: then the busy handler alone serialises */
+}
+
+static void gate_release(write_gate_t *g)
+{
+    if (!g) return;
+    pthread_mutex_lock(&gates_mu);
+    if (--g->refs == 0) {
+        pthread_mutex_destroy(&g->mu);
+        free(g->path);
+        g->path = NULL;
+    }
+    pthread_mutex_unlock(&gates_mu);
+}
+
 typedef struct {
     sqlite3        *db;
     db_stmt_cache_t cache;
+    write_gate_t   *gate;
+    bool            holds_gate;
     char            err[512];
 } sq_conn_t;
 
@@ -28,8 +78,15 @@ static void set_err(sq_conn_t *c, const char *what)
              sqlite3_errmsg(c->db));
 }
 
+/* SQLite counts memory under one global mutex on every allocation unless told not to, which
+ * serialises threads that otherwise share nothing. Must run before SQLite initialises; if the
+ * process already initialised it, the call fails harmlessly. */
+static pthread_once_t sq_once = PTHREAD_ONCE_INIT;
+static void sq_configure(void) { sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); }
+
 static void *sq_connect(const char *target, char *err, size_t errlen)
 {
+    pthread_once(&sq_once, sq_configure);
     sqlite3 *db = NULL;
     int rc = sqlite3_open_v2(target, &db,
                              SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
@@ -40,9 +97,18 @@ static void *sq_connect(const char *target, char *err, size_t errlen)
     }
     sqlite3_busy_timeout(db, SQLITE_BUSY_TIMEOUT_MS);
     sqlite3_extended_result_codes(db, 1);
+    /* Switching a fresh file to WAL needs an exclusive lock and SQLite does not always run the
+     * busy handler for it, so processes opening a new database together retry here. */
     char *msg = NULL;
-    rc = sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
-                          "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;", NULL, NULL, &msg);
+    for (int waited_ms = 0;; waited_ms += 5) {
+        sqlite3_free(msg);
+        msg = NULL;
+        rc = sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+                              "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;", NULL, NULL, &msg);
+        if ((rc & 0xff) != SQLITE_BUSY && (rc & 0xff) != SQLITE_LOCKED) break;
+        if (waited_ms >= SQLITE_BUSY_TIMEOUT_MS) break;
+        sqlite3_sleep(5);
+    }
     if (rc != SQLITE_OK) {
         snprintf(err, errlen, "sqlite setup %s: %s", target, msg ? msg : sqlite3_errstr(rc));
         sqlite3_free(msg);
@@ -52,6 +118,7 @@ static void *sq_connect(const char *target, char *err, size_t errlen)
     sq_conn_t *c = xcalloc(1, sizeof *c);
     c->db = db;
     c->cache.free_fn = stmt_free;
+    c->gate = gate_acquire(target);
     return c;
 }
 
@@ -60,7 +127,9 @@ static void sq_disconnect(void *h)
     sq_conn_t *c = h;
     if (!c) return;
     db_stmt_cache_clear(&c->cache);
-    sqlite3_close(c->db);
+    sqlite3_close(c->db);                 /* rolls back an open transaction */
+    if (c->holds_gate) pthread_mutex_unlock(&c->gate->mu);
+    gate_release(c->gate);
     free(c);
 }
 
@@ -140,7 +209,13 @@ static int sq_run(void *h, const char *sql, const db_value_t *params, int n, db_
             set_err(c, "prepare");
             return DB_ERROR;
         }
+        if (c->cache.count >= DB_STMT_CACHE_MAX) db_stmt_cache_clear(&c->cache);
         db_stmt_cache_put(&c->cache, sql, st);
+    }
+    if (c->gate && !c->holds_gate &&
+        (!sqlite3_stmt_readonly(st) || !strncmp(sql, "BEGIN IMMEDIATE", 15))) {
+        pthread_mutex_lock(&c->gate->mu);
+        c->holds_gate = true;
     }
     int res = bind_params(c, st, params, n);
     if (res == DB_OK) {
@@ -162,6 +237,10 @@ static int sq_run(void *h, const char *sql, const db_value_t *params, int n, db_
     }
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
+    if (c->holds_gate && sqlite3_get_autocommit(c->db)) {
+        c->holds_gate = false;
+        pthread_mutex_unlock(&c->gate->mu);
+    }
     return res;
 }
 

@@ -47,15 +47,15 @@ int vision_decoder_open(vision_decoder_t *dec, vision_format_t fmt, const uint8_
     return rc;
 }
 
-int vision_decoder_decode(vision_decoder_t *dec, int min_side, int orientation,
+int vision_decoder_decode(vision_decoder_t *dec, int min_side, int min_long, int orientation,
                           vision_image_t *out, vision_error_t *err)
 {
     int rc;
     if (orientation < 1 || orientation > 8) orientation = 1;
     switch (dec->format) {
-    case VISION_FORMAT_JPEG: return vision_jpeg_decode(dec, min_side, orientation, out, err);
-    case VISION_FORMAT_PNG: rc = vision_png_decode(dec, out, err); break;
-    case VISION_FORMAT_WEBP: rc = vision_webp_decode(dec, out, err); break;
+    case VISION_FORMAT_JPEG: return vision_jpeg_decode(dec, min_side, min_long, orientation, out, err);
+    case VISION_FORMAT_PNG: rc = vision_png_decode(dec, min_side, min_long, out, err); break;
+    case VISION_FORMAT_WEBP: rc = vision_webp_decode(dec, min_side, min_long, out, err); break;
     default:
         vision_error_set(err, 500, "internal_error", "Decoder not open");
         return -1;

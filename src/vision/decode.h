@@ -5,9 +5,10 @@
  * Output is always 8-bit RGB:
  *   - JPEG: YCbCr/gray -> RGB by libjpeg; CMYK/YCCK -> RGB with Pillow's formula, Adobe
  *     (Photoshop) inverted CMYK recognised by the Adobe APP14 marker.
- *   - PNG: 16-bit reduced to 8, palette expanded, gray -> RGB, any alpha (tRNS included)
- *     composited onto white by libpng.
- *   - WebP: lossy/lossless; alpha composited onto white (straight alpha, sRGB values).
+ *   - PNG: 16-bit truncated to 8 (as Pillow), palette expanded, gray -> RGB, any alpha
+ *     (tRNS included) composited onto white; large files box-reduced while streaming.
+ *   - WebP: lossy/lossless; alpha composited onto white (straight alpha, sRGB values);
+ *     large files shrunk by libwebp's rescaler while decoding.
  * JPEGs decode at a reduced DCT scale (1/2, 1/4, 1/8) when asked: see decode(). */
 #ifndef RODEO_VISION_DECODE_H
 #define RODEO_VISION_DECODE_H
@@ -40,26 +41,31 @@ int  vision_decoder_open(vision_decoder_t *dec, vision_format_t fmt, const uint8
 
 /* Decodes to RGB into out (must be empty), upright per EXIF orientation (1..8; other
  * values mean 1). For JPEG, min_side > 0 selects the largest DCT scale denominator d in
- * {8,4,2,1} with width >= min_side*d and height >= min_side*d (Pillow's draft() rule), so
+ * {8,4,2,1} with width >= min_side*d and height >= min_side*d (Pillow's draft() rule) and
+ * max(width, height) >= min_long*d (so a thumbnail of min_long px is still a downscale), so
  * a 12 MP photo feeding a 224 model decodes at 1/8, and rows are written straight to
- * their oriented place (no second full-size buffer). Other formats decode at full size
- * and are then oriented. A truncated or corrupt stream fails (400), never yields a
+ * their oriented place (no second full-size buffer). PNG uses an f x f box average
+ * computed while rows stream in, f the largest with both sides >= 2*min_side*f and the
+ * longer >= min_long*f (never the
+ * whole image in memory unless interlaced). WebP decodes at full size. PNG/WebP are oriented after decoding. A truncated or corrupt stream fails (400), never yields a
  * half-grey image. */
-int  vision_decoder_decode(vision_decoder_t *dec, int min_side, int orientation,
+int  vision_decoder_decode(vision_decoder_t *dec, int min_side, int min_long, int orientation,
                            vision_image_t *out, vision_error_t *err);
 void vision_decoder_close(vision_decoder_t *dec);
 
 /* Codec entry points (one file each); used by decode.c only. */
 int  vision_jpeg_open(vision_decoder_t *dec, const uint8_t *data, size_t len,
                       const vision_decode_limits_t *lim, vision_error_t *err);
-int  vision_jpeg_decode(vision_decoder_t *dec, int min_side, int orientation, vision_image_t *out,
-                        vision_error_t *err);
+int  vision_jpeg_decode(vision_decoder_t *dec, int min_side, int min_long, int orientation,
+                        vision_image_t *out, vision_error_t *err);
 void vision_jpeg_close(vision_decoder_t *dec);
 int  vision_png_open(vision_decoder_t *dec, const uint8_t *data, size_t len, vision_error_t *err);
-int  vision_png_decode(vision_decoder_t *dec, vision_image_t *out, vision_error_t *err);
+int  vision_png_decode(vision_decoder_t *dec, int min_side, int min_long, vision_image_t *out,
+                       vision_error_t *err);
 void vision_png_close(vision_decoder_t *dec);
 int  vision_webp_open(vision_decoder_t *dec, const uint8_t *data, size_t len, vision_error_t *err);
-int  vision_webp_decode(vision_decoder_t *dec, vision_image_t *out, vision_error_t *err);
+int  vision_webp_decode(vision_decoder_t *dec, int min_side, int min_long, vision_image_t *out,
+                        vision_error_t *err);
 void vision_webp_close(vision_decoder_t *dec);
 /* Copies a raw TIFF-structured EXIF payload behind an "Exif\0\0" header (what libexif
  * expects) into dec->exif_owned; a payload already carrying the header is kept as is. */

@@ -104,8 +104,8 @@ static void cmyk_row_to_rgb(const uint8_t *in, uint8_t *out, int w, int inverted
     }
 }
 
-int vision_jpeg_decode(vision_decoder_t *dec, int min_side, int orientation, vision_image_t *out,
-                       vision_error_t *err)
+int vision_jpeg_decode(vision_decoder_t *dec, int min_side, int min_long, int orientation,
+                       vision_image_t *out, vision_error_t *err)
 {
     jpeg_state_t *st = dec->codec;
     j_decompress_ptr ci = &st->cinfo;
@@ -114,15 +114,18 @@ int vision_jpeg_decode(vision_decoder_t *dec, int min_side, int orientation, vis
         free(rowbuf);
         vision_image_free(out);
         int mem = strstr(st->msg, "memory") || strstr(st->msg, "Backing store");
+        int scans = strstr(st->msg, "progressive scans") != NULL;
         vision_error_set(err, mem ? 413 : 400,
-                         mem ? "too_many_pixels" : st->truncated ? "truncated_image" : "corrupt_image",
-                         "Invalid JPEG: %s", st->msg);
+                         mem ? "too_many_pixels" : scans ? "too_many_scans"
+                             : st->truncated ? "truncated_image" : "corrupt_image",
+                         mem ? "JPEG needs more decoder memory than allowed: %s" : "Invalid JPEG: %s",
+                         st->msg);
         return -1;
     }
-    int d = 1;
+    int d = 1, longer = dec->width > dec->height ? dec->width : dec->height;
     if (min_side > 0)
         for (d = 8; d > 1; d /= 2)
-            if (dec->width >= min_side * d && dec->height >= min_side * d) break;
+            if (dec->width >= min_side * d && dec->height >= min_side * d && longer >= min_long * d) break;
     ci->scale_num = 1;
     ci->scale_denom = (unsigned)d;
     int cmyk = ci->jpeg_color_space == JCS_CMYK || ci->jpeg_color_space == JCS_YCCK;

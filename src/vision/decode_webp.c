@@ -1,5 +1,6 @@
-/* decode_webp.c — libwebp (lossy, lossless, alpha). Alpha is composited onto white here
- * since libwebp returns straight (non-premultiplied) RGBA. EXIF comes from the RIFF
+/* decode_webp.c — libwebp (lossy, lossless, alpha), through the advanced decoding API so
+ * large files can be shrunk by libwebp's rescaler while decoding. Alpha is composited onto
+ * white here since libwebp returns straight (non-premultiplied) RGBA. EXIF comes from the RIFF
  * container's "EXIF" chunk, found by a bounds-checked walk over the chunk list. */
 #include "vision/decode.h"
 #include <webp/decode.h>
@@ -53,33 +54,55 @@ int vision_webp_open(vision_decoder_t *dec, const uint8_t *data, size_t len, vis
     return 0;
 }
 
-int vision_webp_decode(vision_decoder_t *dec, vision_image_t *out, vision_error_t *err)
+int vision_webp_decode(vision_decoder_t *dec, int min_side, int min_long, vision_image_t *out,
+                       vision_error_t *err)
 {
     webp_state_t *st = dec->codec;
-    int w = dec->width, h = dec->height;
-    if (vision_image_alloc(out, w, h, 3) != 0) {
+    int w = dec->width, h = dec->height, f = 1, longer = w > h ? w : h;
+    /* Same reduction rule as PNG; libwebp's rescaler shrinks lossy files while decoding
+     * rows (bounded memory). Lossless files are decoded whole by libwebp either way. */
+    if (min_side > 0)
+        for (f = 8; f > 1; f /= 2)
+            if (w >= 2 * min_side * f && h >= 2 * min_side * f && longer >= min_long * f) break;
+    int ow = (w + f - 1) / f, oh = (h + f - 1) / f, ch = st->has_alpha ? 4 : 3;
+    if (vision_image_alloc(out, ow, oh, 3) != 0) {
         vision_error_set(err, 413, "too_many_pixels", "Cannot allocate the WebP image");
         return -1;
     }
-    if (!st->has_alpha) {
-        if (!WebPDecodeRGBInto(st->data, st->len, out->px, (size_t)w * h * 3, w * 3)) goto bad;
-        dec->decoded_width = w;
-        dec->decoded_height = h;
-        return 0;
+    uint8_t *rgba = NULL;
+    if (ch == 4 && !(rgba = malloc((size_t)ow * oh * 4))) {
+        vision_image_free(out);
+        vision_error_set(err, 500, "internal_error", "Out of memory");
+        return -1;
     }
-    uint8_t *rgba = malloc((size_t)w * h * 4);
-    if (!rgba) { vision_image_free(out); vision_error_set(err, 500, "internal_error", "Out of memory"); return -1; }
-    if (!WebPDecodeRGBAInto(st->data, st->len, rgba, (size_t)w * h * 4, w * 4)) { free(rgba); goto bad; }
-    size_t n = (size_t)w * h;
-    for (size_t i = 0; i < n; i++) {
-        const uint8_t *p = rgba + 4 * i;
-        int a = p[3];
-        for (int ch = 0; ch < 3; ch++)
-            out->px[3 * i + ch] = (uint8_t)((p[ch] * a + 255 * (255 - a) + 127) / 255);
+    WebPDecoderConfig cfg;
+    if (!WebPInitDecoderConfig(&cfg)) { free(rgba); goto bad; }
+    if (f > 1) {
+        cfg.options.use_scaling = 1;
+        cfg.options.scaled_width = ow;
+        cfg.options.scaled_height = oh;
     }
-    free(rgba);
-    dec->decoded_width = w;
-    dec->decoded_height = h;
+    cfg.output.colorspace = ch == 4 ? MODE_RGBA : MODE_RGB;
+    cfg.output.is_external_memory = 1;
+    cfg.output.u.RGBA.rgba = ch == 4 ? rgba : out->px;
+    cfg.output.u.RGBA.stride = ow * ch;
+    cfg.output.u.RGBA.size = (size_t)ow * oh * ch;
+    VP8StatusCode rc = WebPDecode(st->data, st->len, &cfg);
+    WebPFreeDecBuffer(&cfg.output);
+    if (rc != VP8_STATUS_OK) { free(rgba); goto bad; }
+    if (rgba) {
+        size_t n = (size_t)ow * oh;
+        for (size_t i = 0; i < n; i++) {
+            const uint8_t *p = rgba + 4 * i;
+            int a = p[3];
+            for (int c = 0; c < 3; c++)
+                out->px[3 * i + c] = (uint8_t)((p[c] * a + 255 * (255 - a) + 127) / 255);
+        }
+        free(rgba);
+    }
+    dec->scale_denom = f;
+    dec->decoded_width = ow;
+    dec->decoded_height = oh;
     return 0;
 bad:
     vision_image_free(out);

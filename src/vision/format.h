@@ -28,7 +28,7 @@ int vision_format_supported(vision_format_t f);
 /* A rejection: the HTTP status to answer with, a stable machine code and a message for
  * humans. status 0 means no error. Codes: empty_file, file_too_large, invalid_image,
  * unsupported_format, corrupt_image, truncated_image, too_small, too_many_pixels,
- * io_error, internal_error. */
+ * too_many_scans, io_error, internal_error. */
 typedef struct {
     int status;
     char code[32];

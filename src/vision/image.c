@@ -2,8 +2,11 @@
  * closely on purpose: the tensor must match the Python reference the models were
  * trained/validated with, so the coefficient math, rounding and pass order are the same. */
 #include "vision/image.h"
-#include <immintrin.h>
 #include <math.h>
+#if defined(__x86_64__) && defined(__GNUC__)
+#define VISION_X86 1
+#include <immintrin.h>
+#endif
 #include <stdlib.h>
 #include <string.h>
 
@@ -112,20 +115,34 @@ static inline uint8_t clip8(int32_t in)
     return (uint8_t)(in >> PRECISION_BITS);
 }
 
-/* The two passes are the hot loops of intake; -O3 lets GCC vectorise them (plain SSE2
- * on any x86-64, so the binary stays portable). */
+/* The two passes are the hot loops of intake: -O3 lets GCC vectorise them, and
+ * target_clones adds an AVX2 variant chosen at load time from the CPU actually running
+ * (the default clone stays plain x86-64, so the binary is portable). */
+#if defined(VISION_X86) && !defined(__clang__)
 #define HOT __attribute__((optimize("O3"), target_clones("avx2", "default")))
+#else
+#define HOT
+#endif
 
 /* AVX2 kernels are used when the CPU has AVX2 (checked at run time, never assumed from
  * the build machine) unless switched off. Relaxed atomics: a benign, idempotent race. */
 static int simd_state = -1;   /* -1 unknown, 0 off, 1 on */
 
+#ifdef VISION_X86
+static int cpu_has_avx2(void)
+{
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") ? 1 : 0;
+}
+#else
+static int cpu_has_avx2(void) { return 0; }
+#endif
+
 static int simd_enabled(void)
 {
     int s = __atomic_load_n(&simd_state, __ATOMIC_RELAXED);
     if (s < 0) {
-        __builtin_cpu_init();
-        s = __builtin_cpu_supports("avx2") ? 1 : 0;
+        s = cpu_has_avx2();
         __atomic_store_n(&simd_state, s, __ATOMIC_RELAXED);
     }
     return s;
@@ -133,10 +150,10 @@ static int simd_enabled(void)
 
 void vision_image_simd_enable(int on)
 {
-    __builtin_cpu_init();
-    __atomic_store_n(&simd_state, on && __builtin_cpu_supports("avx2") ? 1 : 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&simd_state, on && cpu_has_avx2() ? 1 : 0, __ATOMIC_RELAXED);
 }
 
+#ifdef VISION_X86
 /* One RGB row of the horizontal pass with AVX2: two taps per step, lanes
  * [R G B 0 | R G B 0] for pixels i and i+1, so one multiply-add does six products.
  * Integer sums in a different order are the same sums: output identical to the scalar
@@ -173,6 +190,8 @@ __attribute__((target("avx2"))) static void hrow_rgb_avx2(const uint8_t *in, int
     }
 }
 
+#endif /* VISION_X86 */
+
 /* Horizontal pass over rows [row0, row0+rows) of src into dst (rows x win_w). */
 HOT static void pass_horizontal(const vision_image_t *src, int row0, int rows, vision_image_t *dst,
                             int ksize, const int *bounds, const int32_t *kk)
@@ -181,10 +200,14 @@ HOT static void pass_horizontal(const vision_image_t *src, int row0, int rows, v
     for (int y = 0; y < rows; y++) {
         const uint8_t *in = src->px + (size_t)(row0 + y) * src->w * c;
         uint8_t *out = dst->px + (size_t)y * dst->w * c;
+#ifdef VISION_X86
         if (c == 3 && simd) {
             hrow_rgb_avx2(in, src->w, row0 + y == src->h - 1, out, dst->w, ksize, bounds, kk);
             continue;
         }
+#else
+        (void)simd;
+#endif
         for (int x = 0; x < dst->w; x++) {
             int xmin = bounds[2 * x], xmax = bounds[2 * x + 1];
             const int32_t *k = kk + (size_t)x * ksize;

@@ -5,9 +5,11 @@
 #include "vision/decode.h"
 #include "vision/exif.h"
 #include "vision/phash.h"
+#include "core/buf.h"
 #include "core/crypto.h"
 #include "core/timeutil.h"
 #include <errno.h>
+#include <jansson.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -144,7 +146,9 @@ static int intake_run(const uint8_t *data, size_t len, const vision_intake_optio
 
     /* Decoding includes orientation: JPEG rows are written upright as they come out of
      * libjpeg; other formats are rotated after decoding (timed as part of decode). */
-    if (vision_decoder_decode(&dec, opt->input_size, r->orientation, &im, &r->error) != 0) goto out;
+    if (vision_decoder_decode(&dec, opt->input_size, opt->thumb_size, r->orientation, &im,
+                              &r->error) != 0)
+        goto out;
     r->decode_width = dec.decoded_width;
     r->decode_height = dec.decoded_height;
     r->scale_denom = dec.scale_denom;
@@ -225,4 +229,51 @@ void vision_intake_free(vision_intake_t *r)
     free(r->tensor);
     vision_image_free(&r->thumb);
     memset(r, 0, sizeof *r);
+}
+
+char *vision_intake_to_json(const vision_intake_t *r)
+{
+    json_t *o = json_object();
+    int ok = r->error.status == 0 && r->tensor;
+    json_object_set_new(o, "ok", json_boolean(ok));
+    if (!ok) {
+        json_object_set_new(o, "status", json_integer(r->error.status));
+        json_object_set_new(o, "code", json_string(r->error.code));
+        json_object_set_new(o, "detail", json_string(r->error.message));
+    }
+    json_object_set_new(o, "format", json_string(vision_format_name(r->format)));
+    json_object_set_new(o, "bytes", json_integer((json_int_t)r->file_bytes));
+    if (r->sha256[0]) json_object_set_new(o, "sha256", json_string(r->sha256));
+    if (r->width) {
+        json_object_set_new(o, "width", json_integer(r->width));
+        json_object_set_new(o, "height", json_integer(r->height));
+    }
+    if (ok) {
+        json_object_set_new(o, "orientation", json_integer(r->orientation));
+        json_object_set_new(o, "oriented_width", json_integer(r->oriented_width));
+        json_object_set_new(o, "oriented_height", json_integer(r->oriented_height));
+        json_t *d = json_object();
+        json_object_set_new(d, "width", json_integer(r->decode_width));
+        json_object_set_new(d, "height", json_integer(r->decode_height));
+        json_object_set_new(d, "scale", json_integer(r->scale_denom));
+        json_object_set_new(o, "decode", d);
+        json_object_set_new(o, "phash", json_string(r->phash_hex));
+        if (r->device_id[0]) json_object_set_new(o, "device_id", json_string(r->device_id));
+        json_error_t e;
+        json_t *ex = r->exif_json ? json_loads(r->exif_json, 0, &e) : NULL;
+        json_object_set_new(o, "exif", ex ? ex : json_object());
+        const vision_timings_t *t = &r->t;
+        json_t *tm = json_object();
+        const struct { const char *k; int64_t v; } st[] = {
+            {"read", t->read_us}, {"sha256", t->sha256_us}, {"header", t->header_us},
+            {"exif", t->exif_us}, {"decode", t->decode_us}, {"phash", t->phash_us},
+            {"thumbnail", t->thumb_us}, {"tensor", t->tensor_us}, {"total", t->total_us},
+        };
+        for (size_t i = 0; i < sizeof st / sizeof *st; i++)
+            json_object_set_new(tm, st[i].k, json_integer(st[i].v));
+        json_object_set_new(o, "timings_us", tm);
+    }
+    char *s = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(10));
+    json_decref(o);
+    return s ? s : xstrdup("{}");
 }

@@ -5,10 +5,25 @@
  * rest feeds recognition and the upload record. Pipeline (one pass over the bytes):
  *   map file -> SHA-256 -> magic-byte format -> header (dimensions, pixel cap BEFORE any
  *   pixel is decoded, minimum size) -> EXIF -> decode (JPEG at the smallest DCT scale that
- *   still covers the model input, written upright per EXIF orientation) -> resize shortest side to
+ *   still covers the model input and the thumbnail, written upright per EXIF orientation;
+ *   large PNGs box-reduced while streaming) -> resize shortest side to
  *   input_size + centre crop (Pillow-exact resampling, default bicubic) -> normalised
  *   float32 CHW tensor; pHash and thumbnail come from the same reduced decode.
- * Thread-safe: no shared state; each call owns its result. */
+ * Thread-safe: no shared state; each call owns its result. The file must not be truncated
+ * while the call runs (it is mapped; the HTTP layer's finished temp file is fine).
+ *
+ * Intended use by the upload handler:
+ *     vision_intake_options_t o; vision_intake_options_default(&o);
+ *     o.consent = consent_to_fingerprinting;
+ *     vision_intake_t r;
+ *     if (vision_intake_file(part->path, &o, &r) != 0)
+ *         -> answer r.error.status with {"detail": r.error.message, "code": r.error.code}
+ *     else
+ *         blob_put_file(store, r.sha256, part->path, ...)  (content-addressed, idempotent)
+ *         near-duplicate check: vision_dupindex_query(ix, r.phash, threshold, ...)
+ *         recognition: r.tensor (CLIP), r.thumb (classic features)
+ *         record: r.sha256, r.phash, r.exif_json, r.device_id (consent only), r.t
+ *     vision_intake_free(&r); */
 #ifndef RODEO_VISION_INTAKE_H
 #define RODEO_VISION_INTAKE_H
 #include <stddef.h>
@@ -51,7 +66,8 @@ typedef struct {
     int oriented_width, oriented_height;  /* full-size dimensions as displayed */
     int decode_width, decode_height, scale_denom;  /* the reduced decode, before orientation */
     char sha256[65];               /* of the file bytes; set whenever the file was read */
-    uint64_t phash;
+    uint64_t phash;                /* of the upright reduced decode (the original Python hashed
+                                    * the un-rotated full image); store as BIGINT (cast) */
     char phash_hex[17];
     char *exif_json;               /* summary JSON (see exif.h for the privacy policy) */
     char device_id[65];            /* "" unless consent and identifying EXIF fields */
@@ -71,6 +87,13 @@ int  vision_intake_file(const char *path, const vision_intake_options_t *opt, vi
 int  vision_intake_bytes(const uint8_t *data, size_t len, const vision_intake_options_t *opt,
                          vision_intake_t *out);
 void vision_intake_free(vision_intake_t *r);
+
+/* The result as compact JSON (caller frees), for logs, the CLI and upload records:
+ * accepted: {"ok":true,"format","width","height","orientation","oriented_width",
+ * "oriented_height","decode":{"width","height","scale"},"bytes","sha256","phash",
+ * "device_id" (only when set),"exif":{...},"timings_us":{...}}; rejected:
+ * {"ok":false,"status","code","detail","format","bytes","sha256" (when read)}. */
+char *vision_intake_to_json(const vision_intake_t *r);
 
 /* Size of the shortest-side resize for an image of w x h (before the centre crop):
  * the shorter side becomes size, the longer one round(longer * size / shorter). */

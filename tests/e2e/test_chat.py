@@ -316,3 +316,52 @@ def test_kb_admin_api(srv):
     assert srv.delete("/api/admin/kb/documents?source=custom/mutton.md", token=adm).status == 200
     check_error(srv.delete("/api/admin/kb/documents?source=custom/mutton.md", token=adm), 404)
     assert srv.get("/api/admin/kb/search?q=zorblax", token=adm).json()["results"] == []
+
+
+def test_kb_edits_reach_other_processes(srv):
+    """Two `rodeo serve` processes on one database: a document ingested through one is
+    answered from by the other after its periodic refresh (KB_SYNC_S=1 there)."""
+    import harness
+    other = harness.Server(env=dict(SERVER_ENV, RODEO_DATA_DIR=srv.env["RODEO_DATA_DIR"], KB_SYNC_S="1",
+                                    JWT_SECRET=srv.env["JWT_SECRET"]))
+    other.start()
+    try:
+        adm = _admin(srv)
+        doc = {"source": "custom/quokka.md", "text": "# Quokka roping\n\nThe quokkaflip loop is imaginary."}
+        assert srv.post("/api/admin/kb/documents", doc, token=adm).status == 201
+        deadline = time.time() + 5
+        found = False
+        while time.time() < deadline and not found:
+            r = other.get("/api/admin/kb/search?q=quokkaflip", token=adm).json()
+            found = bool(r["results"]) and r["results"][0]["source"] == "custom/quokka.md"
+            time.sleep(0.2)
+        assert found
+        assert srv.delete("/api/admin/kb/documents?source=custom/quokka.md", token=adm).status == 200
+    finally:
+        other.cleanup()
+
+
+def test_dense_retrieval_with_embeddings_endpoint(_):
+    """OPENAI_EMBEDDING_MODEL set: chunks are embedded at ingest and each question at ask time
+    through the upstream's /embeddings; answers still stream and cite sources."""
+    import harness
+    before = ctl(path="/_stats")["embeddings"]
+    other = harness.Server(env=dict(SERVER_ENV, OPENAI_EMBEDDING_MODEL="text-embedding-3-small"))
+    other.start()
+    try:
+        # every starter chunk gets a vector: at ingest, or by the background backfill when the
+        # knowledge base was stored without them (a database shared with earlier servers)
+        deadline = time.time() + 20
+        while time.time() < deadline and ctl(path="/_stats")["embeddings"] - before < 38:
+            time.sleep(0.1)
+        after_start = ctl(path="/_stats")["embeddings"]
+        assert after_start - before >= 38, (before, after_start)
+        reset()
+        r = other.post("/api/chat", {"messages": [{"role": "user", "content": "goat tether rope length"}]},
+                       token=other.token(), headers={"Accept": "text/event-stream"})
+        assert r.status == 200
+        final = [json.loads(d) for e, d in sse_events(r.body) if d.startswith("{\"done\"")][0]
+        assert final["sources"][0]["source"] == "events/goat-tying.md"
+        assert ctl(path="/_stats")["embeddings"] >= after_start + 1    # the question
+    finally:
+        other.cleanup()

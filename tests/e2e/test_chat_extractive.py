@@ -7,7 +7,7 @@ import socket
 import harness
 from harness import check_error
 
-SERVER_ENV = {"OPENAI_API_KEY": "", "OPENAI_BASE_URL": ""}
+SERVER_ENV = {"OPENAI_API_KEY": "", "OPENAI_BASE_URL": "", "CHAT_ANON_PER_MIN": "3"}
 
 
 def test_extractive_answer_raw(srv):
@@ -57,3 +57,58 @@ def test_unreachable_llm_is_a_clean_error(_):
     finally:
         srv.cleanup()
 
+
+
+def test_anonymous_chat_is_limited_harder(srv):
+    """CHAT_ANON_PER_MIN=3 here: anonymous callers get 429 with Retry-After after 3 chats a
+    minute (one was spent above), signed-in callers keep the route's budget."""
+    body = {"messages": [{"role": "user", "content": "barrel pattern"}]}
+    codes = [srv.post("/api/chat", body).status for _ in range(4)]
+    assert codes.count(429) >= 2 and codes[0] == 200, codes
+    r = srv.post("/api/chat", body)
+    d = check_error(r, 429, "rate_limited")
+    assert int(r.headers["retry-after"]) >= 1 and "sign in" in d["detail"]
+    assert srv.post("/api/chat", body, token=srv.token()).status == 200
+
+
+def test_kb_cli_ingest_list_search(_):
+    """`rodeo kb` against a data dir, then a server on the same dir serves what it ingested."""
+    import os
+    import subprocess
+    import tempfile
+    binary = os.environ.get("RODEO_BINARY", "build/rodeo")
+    with tempfile.TemporaryDirectory() as d:
+        docs = os.path.join(d, "docs")
+        os.makedirs(os.path.join(docs, "sub"))
+        with open(os.path.join(docs, "a.md"), "w") as f:
+            f.write("---\ntitle: Wrangler knots\ntopic: gear\n---\nThe frobnitz knot holds a halter.\n")
+        with open(os.path.join(docs, "sub", "b.txt"), "w") as f:
+            f.write("Plain text about saddle pads.")
+        with open(os.path.join(docs, "skip.bin"), "w") as f:
+            f.write("not ingested")
+        env = dict(os.environ, RODEO_DATA_DIR=os.path.join(d, "data"), LOG_LEVEL="warn")
+        env.pop("DATABASE_URL", None)
+        if harness.DATABASE_URL:
+            env["DATABASE_URL"] = harness.DATABASE_URL
+        run = lambda *a: subprocess.run([binary, "kb"] + list(a), env=env, capture_output=True, text=True)
+        r = run("ingest", docs)
+        assert r.returncode == 0 and "2 added" in r.stdout, r
+        r = run("ingest", docs)
+        assert r.returncode == 0 and "2 unchanged" in r.stdout, r
+        r = run("list")
+        assert "a.md" in r.stdout and "sub/b.txt" in r.stdout and "Wrangler knots" in r.stdout, r
+        r = run("search", "frobnitz")
+        assert r.returncode == 0 and r.stdout.startswith("1. a.md"), r
+        assert run("search").returncode == 2
+        assert run("bogus").returncode == 2
+        assert run("ingest", os.path.join(d, "missing")).returncode == 1
+        srv = harness.Server(env={"RODEO_DATA_DIR": os.path.join(d, "data"), "OPENAI_API_KEY": "",
+                                  "OPENAI_BASE_URL": ""}).start()
+        try:
+            t = srv.post("/api/chat", {"messages": [{"role": "user", "content": "frobnitz knot"}]},
+                         token=srv.token())
+            assert "a.md" in t.text and "frobnitz" in t.text, t.text
+        finally:
+            srv.cleanup()
+        r = run("remove", "a.md")
+        assert r.returncode == 0 and run("remove", "a.md").returncode == 1

@@ -134,11 +134,22 @@ def test_stripe_retry_after_lost_response_charges_once(srv):
 
 def test_stripe_errors_become_json_errors(srv):
     tok, _ = _user(srv)
-    # Stripe's own validation message comes through as 400
+    # Stripe down (503 on every attempt): 502 after the retries, never a fake success
     FAKE.fail("/v1/payment_intents", count=3, status=503, mode="before")
     r = srv.post("/api/payments/create-intent", {"amount": 3, "description": "down"}, token=tok)
-    d = check_error(r, 502, "payment_provider_unavailable")
+    check_error(r, 502, "payment_provider_unavailable")
     assert FAKE.key not in r.text
+    # Stripe refusing the request (402 card error): 400 with Stripe's message, no retry
+    n = len(FAKE.requests("/v1/payment_intents"))
+    FAKE.fail("/v1/payment_intents", count=1, status=402, mode="before")
+    r = srv.post("/api/payments/create-intent", {"amount": 3, "description": "declined"}, token=tok)
+    d = check_error(r, 400, "payment_error")
+    assert d["detail"].startswith("Payment intent creation failed: ") and "injected" in d["detail"]
+    assert len(FAKE.requests("/v1/payment_intents")) == n + 1
+    # a 2xx that is not a Stripe object is not taken for one
+    FAKE.fail("/v1/payment_intents", count=1, mode="garbage")
+    check_error(srv.post("/api/payments/create-intent", {"amount": 3, "description": "junk"}, token=tok), 502)
+    assert srv.get("/api/payments/my-payments", token=tok).json() == []
 
 
 def test_subscription_trial_returns_setup_intent_secret(srv):

@@ -16,7 +16,8 @@ Behaviour is scripted per request through a queue of modes (POST /_control):
   error_event   send a token, then an in-stream {"error": {...}} event
 Control API (JSON):
   POST /_control {"queue": ["500", "ok"], "default": "ok", "pace_ms": 20, "reply": "text",
-                  "require_key": "sk-..."}     (fields optional; queue is appended)
+                  "require_key": "sk-...", "stamp": true}   (fields optional; queue is appended;
+                  stamp: each token is its send time in CLOCK_MONOTONIC ns, for latency benches)
   GET  /_requests   -> [request bodies received so far]; POST /_reset clears everything.
 Usage: fake_openai.py [--port N] [--pace-ms N]   prints "PORT <n>" on stdout when ready.
 """
@@ -31,7 +32,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 STATE = {"queue": [], "default": "ok", "pace_ms": 0, "reply": None, "require_key": None,
-         "requests": [], "active": 0, "max_active": 0}
+         "requests": [], "active": 0, "max_active": 0, "embeddings": 0}
 LOCK = threading.Lock()
 
 
@@ -87,7 +88,8 @@ class Handler(BaseHTTPRequestHandler):
             return
         if self.path == "/_stats":
             with LOCK:
-                self._json(200, {"active": STATE["active"], "max_active": STATE["max_active"]})
+                self._json(200, {"active": STATE["active"], "max_active": STATE["max_active"],
+                                 "embeddings": STATE["embeddings"]})
             return
         self._json(404, {"error": {"message": "not found"}})
 
@@ -101,13 +103,13 @@ class Handler(BaseHTTPRequestHandler):
         if self.path == "/_control":
             with LOCK:
                 STATE["queue"].extend(body.get("queue", []))
-                for k in ("default", "pace_ms", "reply", "require_key"):
+                for k in ("default", "pace_ms", "reply", "require_key", "stamp"):
                     if k in body:
                         STATE[k] = body[k]
             return self._json(200, {"ok": True})
         if self.path == "/_reset":
             with LOCK:
-                STATE.update({"queue": [], "default": "ok", "pace_ms": 0, "reply": None,
+                STATE.update({"queue": [], "default": "ok", "pace_ms": 0, "reply": None, "stamp": False,
                               "require_key": None, "requests": [], "max_active": 0})
             return self._json(200, {"ok": True})
         key = STATE["require_key"]
@@ -131,6 +133,8 @@ class Handler(BaseHTTPRequestHandler):
                 STATE["active"] -= 1
 
     def embeddings(self, body):
+        with LOCK:
+            STATE["embeddings"] += 1
         text = body.get("input", "")
         if isinstance(text, list):
             text = text[0] if text else ""
@@ -174,9 +178,12 @@ class Handler(BaseHTTPRequestHandler):
         first = dict(base)
         first["choices"] = [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}]
         self._event(first)
+        stamp = STATE.get("stamp")
         for i, t in enumerate(toks):
             if pace:
                 time.sleep(pace)
+            if stamp:   # benchmarks: the token is its own send time (CLOCK_MONOTONIC, ns)
+                t = "%d " % time.monotonic_ns()
             self._event(delta(t))
             if mode == "stall" and i == 0:
                 time.sleep(30)

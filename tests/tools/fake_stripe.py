@@ -272,6 +272,27 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
+    def send_hostile(self, mode):
+        """Answers 200 with a body no Stripe client should accept."""
+        if mode == "garbage":
+            data = b"<html>502 Bad Gateway</html>"
+        elif mode == "huge":
+            data = b'{"id": "' + b"x" * (6 << 20) + b'"}'
+        else:
+            data = b'{"id": "pi_trunc'
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data) + (50 if mode == "truncated" else 0)))
+        self.end_headers()
+        self.close_connection = True
+        try:
+            self.wfile.write(data)
+            self.wfile.flush()
+            if mode == "truncated":
+                self.connection.shutdown(2)
+        except OSError:
+            pass        # the client gave up reading, as it should for "huge"
+
     def read_body(self):
         n = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(n) if n else b""
@@ -350,6 +371,9 @@ class Handler(BaseHTTPRequestHandler):
                               code="idempotency_key_missing")
         form = decode_form(form_text)
         record["form"] = form
+        if failure and failure.get("mode") in ("garbage", "huge", "truncated"):
+            self.send_hostile(failure["mode"])
+            return
         if failure and failure.get("mode", "before") == "before":
             raise StripeError(failure.get("status", 500), "api_error",
                               "An unknown error occurred (injected)")

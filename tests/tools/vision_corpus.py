@@ -76,10 +76,19 @@ def exif_block(orientation=None, gps=False, camera=True):
     return ex.tobytes()
 
 
-def ref_tensor(p, size=224, resample=Image.BICUBIC):
+def open_reduced(p, size=224, thumb=256):
+    """Opens like intake decodes: JPEG at DCT scale 1/d, d the largest of 8,4,2,1 with both
+    sides >= size*d and the longer >= thumb*d (draft() is asked for exactly that scale)."""
     im = Image.open(p)
     if im.format == "JPEG":
-        im.draft("RGB", (size, size))
+        w, h = im.size
+        d = next(d for d in (8, 4, 2, 1) if d == 1 or (w >= size * d and h >= size * d and max(w, h) >= thumb * d))
+        im.draft("RGB", (w // d, h // d))
+    return im
+
+
+def ref_tensor(p, size=224, resample=Image.BICUBIC):
+    im = open_reduced(p, size)
     im = ImageOps.exif_transpose(im)
     im = flatten(im)
     w, h = im.size
@@ -120,14 +129,26 @@ def numpy_phash(gray32):
 
 
 def ref_phash(p, size=224):
-    im = Image.open(p)
-    if im.format == "JPEG":
-        im.draft("RGB", (size, size))
-    im = flatten(ImageOps.exif_transpose(im)).convert("L").resize((32, 32), Image.LANCZOS)
+    im = flatten(ImageOps.exif_transpose(open_reduced(p, size))).convert("L").resize((32, 32), Image.LANCZOS)
     return numpy_phash(np.asarray(im))
 
 
+def ref_thumb(p, size=256, model=224):
+    """Thumbnail as intake makes it: from the upright reduced decode, longest side 256,
+    bilinear (PIL resize), never upscaled."""
+    im = flatten(ImageOps.exif_transpose(open_reduced(p, model, size)))
+    w, h = im.size
+    if w > size or h > size:
+        if w >= h:
+            w, h = size, max(1, int(h * size / w + 0.5))
+        else:
+            w, h = max(1, int(w * size / h + 0.5)), size
+        im = im.resize((w, h), Image.BILINEAR)
+    return np.asarray(im)
+
+
 def write_refs(name, resample=Image.BICUBIC):
+    ref_thumb(path(name)).tofile(path(name + ".thumb"))
     ref_tensor(path(name), resample=resample).tofile(path(name + ".tensor"))
     with open(path(name + ".phash"), "w") as f:
         f.write(ref_phash(path(name)))
@@ -145,6 +166,20 @@ def png16(name, a16):
     open(path(name), "wb").write(data)
 
 
+def png_adam7(name, a8):
+    """8-bit RGB PNG with Adam7 interlacing (PIL cannot write it), filter type 0."""
+    h, w, _ = a8.shape
+    raw = b""
+    for y0, x0, dy, dx in [(0, 0, 8, 8), (0, 4, 8, 8), (4, 0, 8, 4), (0, 2, 4, 4), (2, 0, 4, 2), (0, 1, 2, 2), (1, 0, 2, 1)]:
+        sub = a8[y0::dy, x0::dx]
+        if sub.shape[0] == 0 or sub.shape[1] == 0:
+            continue
+        raw += b"".join(b"\x00" + sub[y].tobytes() for y in range(sub.shape[0]))
+    data = (b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 1))
+            + png_chunk(b"IDAT", zlib.compress(raw)) + png_chunk(b"IEND", b""))
+    open(path(name), "wb").write(data)
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     base = scene(1600, 1200, seed=1)
@@ -154,6 +189,11 @@ def main():
     for n in ["baseline.jpg", "progressive.jpg", "portrait.jpg"]:
         write_refs(n)
     ref_tensor(path("baseline.jpg"), resample=Image.BILINEAR).tofile(path("baseline.jpg.bilinear"))
+    # The same photo re-encoded smaller and harder (a near duplicate), and the pHash of the
+    # full-size decode (no DCT scaling) for comparison with ours from the reduced decode.
+    base.resize((800, 600), Image.LANCZOS).save(path("baseline_small_q60.jpg"), quality=60)
+    full = np.asarray(Image.open(path("baseline.jpg")).convert("L").resize((32, 32), Image.LANCZOS))
+    open(path("baseline.jpg.phash_full"), "w").write(numpy_phash(full))
     # Orientation: stored pixels are the inverse transform of an upright 400x300 picture.
     up = quadrants(400, 300)
     for o in range(1, 9):
@@ -172,6 +212,16 @@ def main():
     a8 = np.asarray(scene(320, 240, seed=5)).astype(np.uint16)
     png16("rgb16.png", a8 * 257 + rng.integers(0, 200, size=a8.shape).astype(np.uint16))
     write_refs("rgb16.png")
+    # Interlaced PNGs: small (read whole, no reduction) and large (read whole, then reduced).
+    png_adam7("adam7.png", np.asarray(scene(333, 250, seed=16)))
+    write_refs("adam7.png")
+    png_adam7("adam7_large.png", np.asarray(scene(1000, 900, seed=17)))
+    write_refs("adam7_large.png")
+    # A large PNG: streamed with a 4x4 box reduction (1000x900 -> 250x225).
+    scene(1000, 900, seed=17).save(path("large.png"))
+    write_refs("large.png")
+    scene(1000, 900, seed=18).save(path("large.webp"), quality=90)
+    write_refs("large.webp")
     # Palette PNG with transparency (index 0 fully transparent).
     pal = scene(300, 260, seed=6).quantize(colors=64)
     pa = np.asarray(pal).copy()

@@ -444,3 +444,33 @@ TEST(store_billing_webhook_rejects)
     }
     store_close(st);
 }
+
+TEST(store_billing_prune_old_periods)
+{
+    store_t *st = fixture_store_open();
+    REQUIRE(st);
+    int64_t uid = fixture_user(st, "prune");
+    const char *periods[] = {"2026-09-30", "2026-09", "2026-10-01", "2026-10", "2026-11-24", "2026-11"};
+    for (int i = 0; i < 6; i++) {
+        store_quota_step_t s = {.quota = "chat_messages_day", .period = periods[i], .limit = 5};
+        REQUIRE(store_billing_quota_consume(st, uid, &s, 1) == STORE_OK);
+    }
+    int64_t now = 1763942400LL * 1000000;      /* 2025-11-24: nothing is old enough yet */
+    int64_t removed = -1;
+    CHECK_INT(store_billing_prune(st, now, &removed), STORE_OK);
+    int64_t n;
+    store_billing_quota_count(st, uid, "chat_messages_day", "2026-09-30", &n);
+    CHECK_INT(n, 1);
+    now = 1795478400LL * 1000000;              /* 2026-11-24T00:00:00Z: keeps October on */
+    CHECK_INT(store_billing_prune(st, now, &removed), STORE_OK);
+    CHECK(removed >= 2);
+    store_billing_quota_count(st, uid, "chat_messages_day", "2026-09-30", &n);
+    CHECK_INT(n, 0);
+    store_billing_quota_count(st, uid, "chat_messages_day", "2026-09", &n);
+    CHECK_INT(n, 0);
+    store_billing_quota_count(st, uid, "chat_messages_day", "2026-10-01", &n);
+    CHECK_INT(n, 1);
+    store_billing_quota_count(st, uid, "chat_messages_day", "2026-11", &n);
+    CHECK_INT(n, 1);
+    store_close(st);
+}

@@ -383,3 +383,25 @@ TEST(billing_stripe_metadata_validate)
     json_decref(v);
     buf_free(&big);
 }
+
+TEST(billing_stripe_hostile_responses)
+{
+    fake_t f;
+    REQUIRE(fake_start(&f) == 0);
+    stripe_config_t cfg = {.api_base = f.base, .secret_key = KEY, .timeout_ms = 5000, .max_retries = 0};
+    stripe_client_t *c = stripe_client_new(&cfg);
+    const char *modes[] = {"garbage", "huge", "truncated"};
+    for (int i = 0; i < 3; i++) {
+        char ctl[160];
+        snprintf(ctl, sizeof ctl, "{\"path\":\"/v1/payment_intents\",\"count\":1,\"mode\":\"%s\"}", modes[i]);
+        json_decref(fake_ctl(&f, "POST", "/_test/fail", ctl));
+        json_t *pi = (json_t *)1;
+        stripe_error_t err;
+        int rc = stripe_payment_intent_create(c, NULL, 1000, "usd", "x", 1, NULL, "k-hostile", &pi, &err);
+        if (rc != STRIPE_ERR_UNAVAILABLE) test_fail(__FILE__, __LINE__, "mode %s -> rc %d", modes[i], rc);
+        CHECK(pi == NULL);
+        CHECK(err.message[0] != 0);
+    }
+    stripe_client_free(c);
+    fake_stop(&f);
+}

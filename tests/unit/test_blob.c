@@ -5,9 +5,13 @@
 #include "core/buf.h"
 #include "core/crypto.h"
 #include <dirent.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
+#include <utime.h>
 
 static int count_entries(const char *dir)
 {
@@ -153,5 +157,168 @@ TEST(blob_fs_put_file)
     buf_free(&src);
     buf_free(&content);
     blob_close(s);
+    free(dir);
+}
+
+TEST(blob_fs_open_sweeps_stale_temp_files)
+{
+    char *dir = test_tmpdir(), err[256];
+    blob_store_t *s = blob_fs_open(dir, NULL, err, sizeof err);
+    REQUIRE(s);
+    blob_close(s);
+    buf_t stale = {0}, fresh = {0}, other = {0};
+    buf_printf(&stale, "%s/blobs/tmp/0011223344556677.tmp", dir);
+    buf_printf(&fresh, "%s/blobs/tmp/8899aabbccddeeff.tmp", dir);
+    buf_printf(&other, "%s/blobs/tmp/keep.me", dir);
+    const char *paths[] = {stale.data, fresh.data, other.data};
+    for (int i = 0; i < 3; i++) {
+        FILE *f = fopen(paths[i], "w");
+        REQUIRE(f);
+        fputs("partial", f);
+        fclose(f);
+    }
+    struct utimbuf old = {time(NULL) - 7200, time(NULL) - 7200};
+    REQUIRE(utime(stale.data, &old) == 0);
+    REQUIRE(utime(other.data, &old) == 0);
+    s = blob_fs_open(dir, NULL, err, sizeof err);
+    REQUIRE(s);
+    CHECK(access(stale.data, F_OK) != 0);    /* old temp file: removed */
+    CHECK(access(fresh.data, F_OK) == 0);    /* could be a put in progress: kept */
+    CHECK(access(other.data, F_OK) == 0);    /* not ours: kept */
+    blob_close(s);
+    buf_free(&stale);
+    buf_free(&fresh);
+    buf_free(&other);
+    free(dir);
+}
+
+/* ---- the interface contract, run against every backend ---- */
+
+static void blob_contract(blob_store_t *s, const char *scratch_dir)
+{
+    char err[256];
+    static const char data[] = "contract bytes \x00\xff\x10 end";
+    size_t len = sizeof data - 1;
+    char key[65], wrong[65];
+    sha256_hex(data, len, key);
+    sha256_hex("other", 5, wrong);
+    CHECK(!blob_exists(s, key));
+    CHECK_INT(blob_put(s, key, data, len, err, sizeof err), BLOB_OK);
+    CHECK(blob_exists(s, key));
+    CHECK_INT(blob_put(s, key, data, len, err, sizeof err), BLOB_OK);     /* idempotent */
+    buf_t got = {0};
+    buf_puts(&got, "prefix:");                                            /* get appends */
+    CHECK_INT(blob_get(s, key, 0, &got, err, sizeof err), BLOB_OK);
+    CHECK(got.len == 7 + len && !memcmp(got.data + 7, data, len));
+    buf_reset(&got);
+    CHECK_INT(blob_get(s, key, 5, &got, err, sizeof err), BLOB_ERR_TOO_LARGE);
+    CHECK_INT(got.len, 0);
+    CHECK_INT(blob_put(s, wrong, data, len, err, sizeof err), BLOB_ERR_MISMATCH);
+    CHECK(!blob_exists(s, wrong));
+    CHECK_INT(blob_get(s, wrong, 0, &got, err, sizeof err), BLOB_ERR_NOT_FOUND);
+    CHECK_INT(got.len, 0);
+    char *url = blob_url(s, key);
+    CHECK(url && strstr(url, key));
+    free(url);
+    /* put_file: a larger object from disk. */
+    buf_t src = {0}, content = {0};
+    buf_printf(&src, "%s/contract-upload.bin", scratch_dir);
+    for (int i = 0; i < 150000; i++) buf_putc(&content, (char)(i * 13 + i / 777));
+    FILE *f = fopen(src.data, "wb");
+    REQUIRE(f);
+    fwrite(content.data, 1, content.len, f);
+    fclose(f);
+    char fkey[65];
+    sha256_hex(content.data, content.len, fkey);
+    CHECK_INT(blob_put_file(s, fkey, src.data, err, sizeof err), BLOB_OK);
+    buf_reset(&got);
+    CHECK_INT(blob_get(s, fkey, 0, &got, err, sizeof err), BLOB_OK);
+    CHECK(got.len == content.len && !memcmp(got.data, content.data, content.len));
+    CHECK_INT(blob_put_file(s, wrong, src.data, err, sizeof err), BLOB_ERR_MISMATCH);
+    CHECK_INT(blob_put_file(s, wrong, "/nonexistent/upload", err, sizeof err), BLOB_ERR_IO);
+    /* Hostile keys never reach the backend. */
+    CHECK_INT(blob_put(s, "../../x", data, len, err, sizeof err), BLOB_ERR_KEY);
+    CHECK_INT(blob_remove(s, "%2e%2e", err, sizeof err), BLOB_ERR_KEY);
+    /* Remove. */
+    CHECK_INT(blob_remove(s, key, err, sizeof err), BLOB_OK);
+    CHECK(!blob_exists(s, key));
+    CHECK_INT(blob_remove(s, key, err, sizeof err), BLOB_ERR_NOT_FOUND);
+    CHECK_INT(blob_remove(s, fkey, err, sizeof err), BLOB_OK);
+    buf_free(&got);
+    buf_free(&src);
+    buf_free(&content);
+}
+
+TEST(blob_fs_contract)
+{
+    char *dir = test_tmpdir(), err[256];
+    blob_store_t *s = blob_fs_open(dir, NULL, err, sizeof err);
+    REQUIRE(s);
+    blob_contract(s, dir);
+    blob_close(s);
+    free(dir);
+}
+
+/* Starts tests/tools/vision_fake_s3.py; returns its pid and port, or -1. */
+static pid_t fake_s3_start(int *port)
+{
+    int fds[2];
+    if (pipe(fds) != 0) return -1;
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(fds[1], 1);
+        close(fds[0]);
+        close(fds[1]);
+        execl("/usr/bin/python3", "python3", "tests/tools/vision_fake_s3.py", "AKIDTEST", "s3cr3t/key+", "eu-test-1", (char *)NULL);
+        _exit(127);
+    }
+    close(fds[1]);
+    char line[32] = {0};
+    FILE *f = fdopen(fds[0], "r");
+    if (!f || !fgets(line, sizeof line, f)) { if (f) fclose(f); else close(fds[0]); kill(pid, SIGTERM); waitpid(pid, NULL, 0); return -1; }
+    fclose(f);
+    *port = atoi(line);
+    return *port > 0 ? pid : -1;
+}
+
+TEST(blob_s3_contract_against_fake_s3)
+{
+    int port = 0;
+    pid_t pid = fake_s3_start(&port);
+    REQUIRE(pid > 0);
+    char *dir = test_tmpdir(), err[256], endpoint[64];
+    snprintf(endpoint, sizeof endpoint, "http://127.0.0.1:%d/", port);
+    blob_s3_config_t cfg = {.endpoint = endpoint, .bucket = "rodeo-photos", .region = "eu-test-1",
+                            .access_key = "AKIDTEST", .secret_key = "s3cr3t/key+", .prefix = "photos/",
+                            .timeout_ms = 10000};
+    blob_store_t *s = blob_s3_open(&cfg, err, sizeof err);
+    REQUIRE(s);
+    blob_contract(s, dir);
+    char key[65];
+    sha256_hex("x", 1, key);
+    char *url = blob_url(s, key);
+    char want[200];
+    snprintf(want, sizeof want, "http://127.0.0.1:%d/rodeo-photos/photos/%s", port, key);
+    CHECK_STR(url, want);
+    free(url);
+    blob_close(s);
+    /* A wrong secret: the peer's independent SigV4 check refuses, and we say so. */
+    cfg.secret_key = "wrong";
+    s = blob_s3_open(&cfg, err, sizeof err);
+    REQUIRE(s);
+    CHECK_INT(blob_put(s, key, "x", 1, err, sizeof err), BLOB_ERR_IO);
+    CHECK(strstr(err, "403") && strstr(err, "SignatureDoesNotMatch"));
+    blob_close(s);
+    /* Unreachable endpoint: an I/O error, not a hang. */
+    cfg.secret_key = "s3cr3t/key+";
+    cfg.endpoint = "http://127.0.0.1:1";
+    s = blob_s3_open(&cfg, err, sizeof err);
+    REQUIRE(s);
+    CHECK_INT(blob_put(s, key, "x", 1, err, sizeof err), BLOB_ERR_IO);
+    blob_close(s);
+    cfg.bucket = "a/b";
+    CHECK(blob_s3_open(&cfg, err, sizeof err) == NULL);
+    kill(pid, SIGTERM);
+    waitpid(pid, NULL, 0);
     free(dir);
 }

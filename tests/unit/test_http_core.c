@@ -68,6 +68,13 @@ static void h_twice(http_req_t *req, http_resp_t *resp)
     http_resp_json(resp, 200, json_pack("{s:s}", "second", "yes"));
 }
 
+static void h_rest(http_req_t *req, http_resp_t *resp)
+{
+    const char *p = http_req_param(req, "path");
+    http_resp_json(resp, 200, json_pack("{s:s, s:s, s:b}", "which", "rest", "path", p, "safe",
+                                        http_path_is_safe(p)));
+}
+
 static const http_route_t routes[] = {
     {"GET", "/health", h_health, HTTP_AUTH_NONE, 0, 0},
     {"GET", "/api/conversations/{id}", h_conv, HTTP_AUTH_NONE, 0, 0},
@@ -85,6 +92,9 @@ static const http_route_t routes[] = {
     {"POST", "/api/limited", h_whoami, HTTP_AUTH_OPTIONAL, 5, 0},
     {"GET", "/api/nothing", h_nothing, HTTP_AUTH_NONE, 0, 0},
     {"GET", "/api/twice", h_twice, HTTP_AUTH_NONE, 0, 0},
+    {"GET", "/files/{path...}", h_rest, HTTP_AUTH_NONE, 0, 0},
+    {"GET", "/files/index.html", h_health, HTTP_AUTH_NONE, 0, 0},
+    {"GET", "/files/{id}", h_conv, HTTP_AUTH_NONE, 0, 0},
 };
 #define NROUTES (sizeof routes / sizeof *routes)
 
@@ -92,7 +102,7 @@ typedef struct { http_server_t *srv; kv_t *kv; int port; } fixture_t;
 
 static int fx_start(fixture_t *f, http_config_t cfg)
 {
-    log_set_level(LOG_WARN);
+    log_set_level(LOG_OFF);   /* the tests provoke warnings on purpose */
     char err[256] = "";
     f->kv = kv_open(NULL, err, sizeof err);
     cfg.kv = f->kv;
@@ -576,6 +586,7 @@ TEST(http_request_id)
 
 TEST(http_bad_config)
 {
+    log_set_level(LOG_ERROR);
     char err[256];
     http_config_t cfg = htest_config();
     cfg.host = "not-an-address";
@@ -586,6 +597,25 @@ TEST(http_bad_config)
     CHECK(http_server_start(&cfg, badr, 1, err, sizeof err) == NULL);
     http_route_t badr2[] = {{"GET", "nope", h_health, HTTP_AUTH_NONE, 0, 0}};
     CHECK(http_server_start(&cfg, badr2, 1, err, sizeof err) == NULL);
+    /* a port already taken: a clear error, no crash */
+    cfg = htest_config();
+    http_server_t *a = http_server_start(&cfg, routes, NROUTES, err, sizeof err);
+    REQUIRE(a);
+    cfg.port = http_server_port(a);
+    CHECK(http_server_start(&cfg, routes, NROUTES, err, sizeof err) == NULL);
+    CHECK(strstr(err, "cannot listen") != NULL);
+    http_server_stop(a);
+    /* IPv6 any-address accepts IPv4 clients too */
+    cfg = htest_config();
+    cfg.host = "::";
+    http_server_t *v6 = http_server_start(&cfg, routes, NROUTES, err, sizeof err);
+    if (v6) {
+        hres_t r;
+        hreq(http_server_port(v6), "GET", "/health", NULL, NULL, 0, &r);
+        CHECK_INT(r.status, 200);
+        hres_free(&r);
+        http_server_stop(v6);
+    }
     CHECK_STR(http_status_code_name(404), "not_found");
     CHECK_STR(http_status_code_name(429), "rate_limited");
     CHECK_STR(http_status_code_name(599), "internal_error");
@@ -629,4 +659,74 @@ TEST(http_access_log)
     CHECK(strstr(text, "/api/conversations/a?b 200") != NULL);   /* control byte masked */
     fx_stop(&f);
     free(dir);
+}
+
+TEST(http_expect_continue)
+{
+    fixture_t f;
+    REQUIRE(fx_start(&f, htest_config()) == 0);
+    hres_t r;
+    const char *h[] = {"Expect: 100-continue", NULL};
+    hreq(f.port, "POST", "/api/raw", h, "0123456789", 10, &r);
+    CHECK_INT(r.status, 200);
+    CHECK_STR(r.body.data, "0123456789");
+    hres_free(&r);
+    /* too large by Content-Length: refused before the client sends the body */
+    char big[4096];
+    memset(big, 'b', sizeof big);
+    hreq(f.port, "POST", "/api/raw", h, big, sizeof big, &r);
+    CHECK_INT(r.status, 413);
+    CHECK(strstr(r.headers.data, "100 Continue") == NULL);
+    hres_free(&r);
+    /* unknown route: refused before the body too */
+    hreq(f.port, "POST", "/api/unknown", h, "{}", 2, &r);
+    CHECK_INT(r.status, 404);
+    CHECK(strstr(r.headers.data, "100 Continue") == NULL);
+    hres_free(&r);
+    fx_stop(&f);
+}
+
+TEST(http_catch_all_routes)
+{
+    fixture_t f;
+    REQUIRE(fx_start(&f, htest_config()) == 0);
+    hres_t r;
+    hreq(f.port, "GET", "/files/index.html", NULL, NULL, 0, &r);
+    CHECK_FIELD(&r, "status", "ok");                 /* literal first */
+    hres_free(&r);
+    hreq(f.port, "GET", "/files/a.css", NULL, NULL, 0, &r);
+    CHECK_FIELD(&r, "which", "id");                  /* one-segment param beats the rest */
+    hres_free(&r);
+    hreq(f.port, "GET", "/files/css/site/a.css", NULL, NULL, 0, &r);
+    CHECK_FIELD(&r, "which", "rest");
+    CHECK_FIELD(&r, "path", "css/site/a.css");
+    CHECK_FIELD(&r, "safe", "true");
+    hres_free(&r);
+    hreq(f.port, "GET", "/files/a/../../etc/passwd", NULL, NULL, 0, &r);
+    if (r.status == 200) CHECK_FIELD(&r, "safe", "false");   /* curl may normalise ".." */
+    hres_free(&r);
+    hreq(f.port, "GET", "/files/a//b", NULL, NULL, 0, &r);
+    CHECK_INT(r.status, 404);
+    hres_free(&r);
+    hreq(f.port, "GET", "/files", NULL, NULL, 0, &r);
+    CHECK_INT(r.status, 404);
+    hres_free(&r);
+    fx_stop(&f);
+
+    CHECK(http_path_is_safe("a/b.css"));
+    CHECK(http_path_is_safe("..a/b..c"));
+    CHECK(!http_path_is_safe(""));
+    CHECK(!http_path_is_safe("/etc/passwd"));
+    CHECK(!http_path_is_safe("a/../b"));
+    CHECK(!http_path_is_safe(".."));
+    CHECK(!http_path_is_safe("a/./b"));
+    CHECK(!http_path_is_safe("a//b"));
+    CHECK(!http_path_is_safe("a/"));
+    CHECK(!http_path_is_safe("a\\b"));
+    CHECK(!http_path_is_safe("a\nb"));
+    CHECK(!http_path_is_safe(NULL));
+    char err[128];
+    http_route_t bad[] = {{"GET", "/x/{p...}/y", h_health, HTTP_AUTH_NONE, 0, 0}};
+    http_config_t cfg = htest_config();
+    CHECK(http_server_start(&cfg, bad, 1, err, sizeof err) == NULL);
 }

@@ -5,6 +5,7 @@
 #include "http_testlib.h"
 #include "http/http.h"
 #include "core/log.h"
+#include "kv/kv.h"
 #include "core/timeutil.h"
 #include <curl/curl.h>
 #include <pthread.h>
@@ -372,7 +373,15 @@ TEST(http_stop_waits_for_inflight_request)
     pthread_create(&th, NULL, slow_client, &a);
     usleep(100000);                 /* the handler is sleeping now */
     int64_t t0 = time_mono_us();
-    http_server_stop(srv);
+    pthread_t stopper;
+    pthread_create(&stopper, NULL, stop_thread, srv);
+    usleep(50000);
+    /* while stopping: a new connection is not served */
+    hres_t during;
+    hreq(port, "GET", "/health", NULL, NULL, 0, &during);
+    CHECK(during.status == 0 || during.status == 503);
+    hres_free(&during);
+    pthread_join(stopper, NULL);
     int64_t took = time_mono_us() - t0;
     pthread_join(th, NULL);
     CHECK_INT(a.r.status, 200);
@@ -384,4 +393,201 @@ TEST(http_stop_waits_for_inflight_request)
     hreq(port, "GET", "/health", NULL, NULL, 0, &r);
     CHECK_INT(r.status, 0);
     hres_free(&r);
+}
+
+static void h_sse(http_req_t *req, http_resp_t *resp)
+{
+    (void)req;
+    http_stream_t *s = http_resp_stream(resp, 200, "text/event-stream", NULL, NULL);
+    http_stream_sse(s, NULL, "hello", 5);
+    http_stream_sse(s, "token", "line1\r\nline2", 12);
+    http_stream_sse(s, NULL, "\n", 1);
+    http_stream_sse(s, "bad\nname", "", 0);
+    http_stream_write(s, "data: [DONE]\n\n", 14);
+    http_stream_end(s);
+    /* after end: refused, handle released */
+}
+
+static void h_file(http_req_t *req, http_resp_t *resp)
+{
+    const char *p = http_req_query(req, "p");
+    if (http_resp_file(resp, 200, "text/plain", p) != 0)
+        http_resp_error(resp, 404, "not_found", "No such file");
+}
+
+static void h_metrics(http_req_t *req, http_resp_t *resp)
+{
+    (void)req;
+    extern http_server_t *metrics_srv;
+    http_resp_json(resp, 200, http_server_metrics(metrics_srv));
+}
+http_server_t *metrics_srv;
+
+static const http_route_t extra_routes[] = {
+    {"GET", "/sse", h_sse, HTTP_AUTH_NONE, 0, 0},
+    {"GET", "/file", h_file, HTTP_AUTH_NONE, 0, 0},
+    {"GET", "/metrics", h_metrics, HTTP_AUTH_NONE, 0, 0},
+    {"GET", "/limited", h_health, HTTP_AUTH_NONE, 1, 0},
+};
+
+TEST(http_stream_sse_format_file_metrics)
+{
+    log_set_level(LOG_ERROR);
+    http_config_t cfg = htest_config();
+    char err[256];
+    kv_t *kv = kv_open(NULL, err, sizeof err);
+    cfg.kv = kv;
+    http_server_t *srv = http_server_start(&cfg, extra_routes, 4, err, sizeof err);
+    REQUIRE(srv);
+    metrics_srv = srv;
+    int port = http_server_port(srv);
+    hres_t r;
+    hreq(port, "GET", "/sse", NULL, NULL, 0, &r);
+    CHECK_INT(r.status, 200);
+    CHECK_STR(r.body.data, "data: hello\n\n"
+                           "event: token\ndata: line1\ndata: line2\n\n"
+                           "data: \ndata: \n\n"
+                           "event: bad name\ndata: \n\n"
+                           "data: [DONE]\n\n");
+    CHECK_STR(hres_header(&r, "Content-Type"), "text/event-stream");
+    hres_free(&r);
+
+    char *dir = test_tmpdir();
+    char path[600], url[700];
+    snprintf(path, sizeof path, "%s/f.txt", dir);
+    FILE *f = fopen(path, "w");
+    REQUIRE(f);
+    for (int i = 0; i < 10000; i++) fprintf(f, "%04d\n", i % 10000);
+    fclose(f);
+    snprintf(url, sizeof url, "/file?p=%s", path);
+    hreq(port, "GET", url, NULL, NULL, 0, &r);
+    CHECK_INT(r.status, 200);
+    CHECK_INT(r.body.len, 50000);
+    CHECK(r.body.data && !strncmp(r.body.data + 49995, "9999\n", 5));
+    CHECK_STR(hres_header(&r, "Content-Length"), "50000");
+    hres_free(&r);
+    snprintf(url, sizeof url, "/file?p=%s", dir);          /* a directory */
+    hreq(port, "GET", url, NULL, NULL, 0, &r);
+    CHECK_INT(r.status, 404);
+    hres_free(&r);
+    hreq(port, "GET", "/file?p=/nonexistent/x", NULL, NULL, 0, &r);
+    CHECK_INT(r.status, 404);
+    hres_free(&r);
+    free(dir);
+
+    hreq(port, "GET", "/limited", NULL, NULL, 0, &r);
+    hres_free(&r);
+    hreq(port, "GET", "/limited", NULL, NULL, 0, &r);   /* 429 unless a window boundary passed */
+    int second = (int)r.status;
+    hres_free(&r);
+    hreq(port, "GET", "/nowhere", NULL, NULL, 0, &r);
+    hres_free(&r);
+    usleep(50000);
+    hreq(port, "GET", "/metrics", NULL, NULL, 0, &r);
+    json_t *m = json_loads(r.body.data, 0, NULL);
+    REQUIRE(m);
+    /* before this one: sse, 3 x file, 2 x limited, nowhere = 7 */
+    CHECK_INT(json_integer_value(json_object_get(m, "requests")), 7);
+    json_t *st = json_object_get(m, "status");
+    CHECK_INT(json_integer_value(json_object_get(st, "2xx")), second == 429 ? 3 : 4);
+    CHECK_INT(json_integer_value(json_object_get(st, "4xx")), second == 429 ? 4 : 3);
+    CHECK_INT(json_integer_value(json_object_get(m, "rate_limited")), second == 429 ? 1 : 0);
+    CHECK_INT(json_integer_value(json_object_get(m, "in_flight")), 1);   /* this request */
+    json_t *lat = json_object_get(m, "latency_ms");
+    json_int_t total = 0;
+    const char *k;
+    json_t *v;
+    json_object_foreach(lat, k, v) total += json_integer_value(v);
+    CHECK_INT(total, 7);
+    json_decref(m);
+    hres_free(&r);
+    http_server_stop(srv);
+    kv_close(kv);
+}
+
+/* Races on purpose: 40 streams, writers at full speed with tiny pauses, half of the clients
+ * vanish at staggered moments. Every stream must get exactly one on_close, vanished ones
+ * with client_gone, completed ones with the whole body. */
+TEST(http_stream_disconnect_storm)
+{
+    int port;
+    enum { N = 40, CHUNKS = 400 };
+    jobs_reset(CHUNKS, 500, false);   /* >= 200 ms per stream; the last client leaves at 76 ms */
+    http_server_t *srv = start(&port, 2000);
+    REQUIRE(srv);
+    multi_t mt;
+    multi_open(&mt, port, N);
+    buf_t want = {0};
+    expected_body(&want, CHUNKS);
+    bool dropped[N] = {0};
+    /* every stream started (handler ran) before anyone leaves; then all writers go */
+    for (int k = 0; k < 500 && atomic_load(&njobs) < N; k++) multi_pump(&mt, 10);
+    REQUIRE(atomic_load(&njobs) == N);
+    for (int i = 0; i < N; i++) atomic_store(&jobs[i].go, true);
+    int64_t t0 = time_mono_us();
+    int running = N;
+    while (running && time_mono_us() - t0 < 10000000) {
+        running = multi_pump(&mt, 5);
+        int64_t el = (time_mono_us() - t0) / 1000;
+        for (int i = 0; i < N; i += 2) {
+            /* client i leaves after i * 2 ms */
+            if (!dropped[i] && el >= i * 2) {
+                curl_multi_remove_handle(mt.m, mt.e[i]);
+                curl_easy_cleanup(mt.e[i]);
+                mt.e[i] = curl_easy_init();    /* keep multi_close simple */
+                curl_multi_add_handle(mt.m, mt.e[i]);
+                dropped[i] = true;
+            }
+        }
+    }
+    /* the replacement handles have no URL: they fail at once */
+    multi_pump(&mt, 100);
+    for (int i = 0; i < atomic_load(&njobs); i++) wait_for(&jobs[i].closes, 1, 5000);
+    int full = 0;
+    for (int i = 1; i < N; i += 2) full += mt.body[i].data && !strcmp(mt.body[i].data, want.data);
+    CHECK_INT(full, N / 2);
+    multi_close(&mt);
+    jobs_join();
+    http_server_stop(srv);
+    int closes_ok = 0, gone = 0, minus1 = 0, done = 0;
+    int n = atomic_load(&njobs);
+    CHECK_INT(n, N);
+    for (int i = 0; i < n; i++) {
+        closes_ok += atomic_load(&jobs[i].closes) == 1;
+        gone += atomic_load(&jobs[i].client_gone);
+        minus1 += atomic_load(&jobs[i].saw_minus1);
+        done += atomic_load(&jobs[i].done);
+    }
+    CHECK_INT(closes_ok, N);
+    CHECK_INT(done, N);
+    /* the dropped half (minus any that finished before their client left) are gone */
+    CHECK(gone >= N / 2 - 3 && gone <= N / 2);
+    if (gone < N / 2 - 3 || gone > N / 2) printf("    gone = %d, minus1 = %d\n", gone, minus1);
+    CHECK(minus1 <= gone);
+    buf_free(&want);
+}
+
+/* A stream idle (suspended) for longer than the connection timeout is not cut off: the
+ * idle timeout is for clients, not for a slow producer (an LLM thinking). */
+TEST(http_stream_outlives_idle_timeout)
+{
+    log_set_level(LOG_ERROR);
+    jobs_reset(5, 0, false);
+    http_config_t cfg = htest_config();
+    cfg.timeout_s = 1;
+    char err[256];
+    http_server_t *srv = http_server_start(&cfg, routes, 3, err, sizeof err);
+    REQUIRE(srv);
+    multi_t mt;
+    multi_open(&mt, http_server_port(srv), 1);
+    multi_pump(&mt, 200);
+    REQUIRE(atomic_load(&njobs) == 1);
+    multi_pump(&mt, 2300);          /* > 2 timeouts with nothing written */
+    atomic_store(&jobs[0].go, true);
+    CHECK_INT(multi_pump(&mt, 3000), 0);
+    CHECK_STR(mt.body[0].data, "chunk-0\nchunk-1\nchunk-2\nchunk-3\nchunk-4\n");
+    multi_close(&mt);
+    jobs_join();
+    CHECK(!atomic_load(&jobs[0].client_gone));
+    http_server_stop(srv);
 }

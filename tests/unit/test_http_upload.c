@@ -162,7 +162,18 @@ TEST(http_upload_files_and_fields)
     keep_to[0] = 0;
     buf_free(&body);
 
-    /* an empty file part and a large (but allowed) file */
+    /* an empty file part: reported with size 0 (an empty temp file) */
+    st = post_form(port, "", 0, fields, &body, &has_file);
+    CHECK_INT(st, 200);
+    CHECK(has_file == 'y');
+    j = json_loads(body.data, 0, NULL);
+    CHECK(j && json_array_size(j) == 3);
+    CHECK(json_integer_value(json_object_get(json_array_get(j, 0), "size")) == 0);
+    CHECK_STR(json_string_value(json_object_get(json_array_get(j, 0), "content")), "");
+    CHECK_STR(json_string_value(json_object_get(json_array_get(j, 2), "value")), "caf\xc3\xa9");
+    json_decref(j);
+    buf_free(&body);
+    /* a large (but allowed) file */
     char *big = malloc(60000);
     for (int i = 0; i < 60000; i++) big[i] = (char)('a' + i % 26);
     st = post_form(port, big, 60000, NULL, &body, NULL);

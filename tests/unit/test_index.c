@@ -397,3 +397,33 @@ TEST(index_batch_graph_search_matches_single)
     vindex_free(v);
     free(x);
 }
+
+TEST(index_filter_int8_collection)
+{
+    /* int8 collections answer low-selectivity filters with a code scan + fp32 re-rank */
+    const size_t n = 12000, dim = 32, nq = 40, k = 10;
+    float *x = tiu_clustered(n + nq, dim, 60, 0.4, 1, 14);
+    float *q = x + n * dim;
+    vindex_attrs_t *a = calloc(n, sizeof *a);
+    for (size_t i = 0; i < n; i++) a[i].category = (uint32_t)(i % 100);
+    vindex_t *v = build(x, n, dim, VINDEX_COSINE, VINDEX_QUANT_INT8, 64, a);
+    REQUIRE(v);
+    unsigned char *keep = malloc(n);
+    uint32_t cat = 42;
+    vindex_filter_t f = {.categories = &cat, .n_categories = 1};
+    for (size_t i = 0; i < n; i++) keep[i] = a[i].category == cat;
+    CHECK(hnsw_recall(v, x, n, dim, q, nq, k, 64, VINDEX_COSINE, &f, keep) >= 0.95);
+    vindex_hit_t h[10];
+    vindex_search_opts_t o = {.filter = &f};
+    int bad = 0;
+    for (size_t i = 0; i < nq; i++) {
+        int got = vindex_search(v, q + i * dim, k, &o, h);
+        CHECK_INT(got, k);
+        for (int j = 0; j < got; j++) bad += h[j].id % 100 != cat;
+    }
+    CHECK_INT(bad, 0);
+    free(keep);
+    free(a);
+    vindex_free(v);
+    free(x);
+}

@@ -86,3 +86,43 @@ TEST(index_concurrent_insert_and_search)
     vindex_free(v);
     free(x);
 }
+
+/* Large vectors make small chunks (256 slots), so the chunk table is replaced several times
+ * while two writers insert: the case where a writer's table snapshot is older than a
+ * neighbour another writer just linked. */
+typedef struct { vindex_t *v; const float *x; size_t n, dim; int part; int bad; } gjob_t;
+
+static void *gwriter(void *arg)
+{
+    gjob_t *j = arg;
+    for (size_t i = (size_t)j->part; i < j->n; i += 2)
+        if (vindex_upsert(j->v, i, j->x + i * j->dim, NULL, NULL, 0)) j->bad++;
+    return NULL;
+}
+
+TEST(index_concurrent_growth_large_vectors)
+{
+    const size_t n = 2500, dim = 1100;
+    float *x = tiu_clustered(n, dim, 50, 0.25, 1, 32);
+    vindex_params_t p;
+    vindex_params_default(&p, (uint32_t)dim, VINDEX_IP);
+    p.ef_construction = 32;
+    p.m = 8;
+    vindex_t *v = vindex_create(&p, NULL, 0);
+    REQUIRE(v);
+    gjob_t j[2] = {{v, x, n, dim, 0, 0}, {v, x, n, dim, 1, 0}};
+    pthread_t th[2];
+    for (int i = 0; i < 2; i++) pthread_create(&th[i], NULL, gwriter, &j[i]);
+    for (int i = 0; i < 2; i++) pthread_join(th[i], NULL);
+    CHECK_INT(j[0].bad + j[1].bad, 0);
+    CHECK_INT(vindex_count(v), n);
+    int found = 0;
+    for (size_t i = 0; i < n; i += 25) {
+        vindex_hit_t h[1];
+        found += vindex_search(v, x + i * dim, 1, NULL, h) == 1 && h[0].id == i;
+    }
+    if (getenv("DBG")) printf("found %d\n", found);
+    CHECK(found >= 98);
+    vindex_free(v);
+    free(x);
+}

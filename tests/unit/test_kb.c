@@ -350,3 +350,45 @@ TEST(kb_extractive_answer_quotes_best_sentences)
     CHECK_STR(json_string_value(json_object_get(json_array_get(s, 0), "source")), "events/goat-tying.md");
     json_decref(s);
 }
+
+#include "kb/embed_clip.h"
+/* The CLIP text encoder as embedding source, on the tiny random-weight CLIP that
+ * tests/tools/ml_make_models.py writes in the real Hugging Face format. Random weights carry
+ * no meaning, so this checks the plumbing: unit vectors, identical text -> identical vector,
+ * and a query BM25 cannot match (no shared word) still ranks chunks through the dense side. */
+TEST(kb_clip_text_embeddings_as_dense_source)
+{
+    char *d = test_tmpdir();
+    buf_t cmd = {0}, mdir = {0};
+    buf_printf(&cmd, "/usr/bin/python3 tests/tools/ml_make_models.py '%s' > /dev/null 2>&1", d);
+    REQUIRE(system(cmd.data) == 0);
+    buf_printf(&mdir, "%s/clip_tiny", d);
+    char err[256];
+    kb_clip_t *clip = kb_clip_open(mdir.data, err, sizeof err);
+    REQUIRE(clip);
+    CHECK(kb_clip_open("/nonexistent", err, sizeof err) == NULL);
+    kb_t *kb = kb_open(NULL, err, sizeof err);
+    kb_set_embedder(kb, kb_clip_embed, clip);
+    REQUIRE(kb_ingest_text(kb, "a.md", "alpha beta gamma", 16, NULL, NULL, err, sizeof err) == 0);
+    REQUIRE(kb_ingest_text(kb, "b.md", "delta epsilon zeta", 18, NULL, NULL, err, sizeof err) == 0);
+    float *v; int dim;
+    REQUIRE(kb_clip_embed("alpha beta gamma", &v, &dim, clip) == 0);
+    double norm = 0;
+    for (int i = 0; i < dim; i++) norm += (double)v[i] * v[i];
+    CHECK_NEAR(norm, 1.0, 1e-4);
+    float *v2; int dim2;
+    REQUIRE(kb_clip_embed("alpha beta gamma", &v2, &dim2, clip) == 0);
+    CHECK(dim2 == dim && !memcmp(v, v2, (size_t)dim * sizeof *v));
+    free(v2);
+    free(v);
+    /* BM25 alone finds nothing for an unseen word; the dense side still ranks. */
+    kb_hit_t *h;
+    size_t n = kb_search(kb, "omega", 2, &h);
+    CHECK_INT(n, 2);
+    kb_hits_free(h, n);
+    kb_close(kb);
+    kb_clip_close(clip);
+    buf_free(&cmd);
+    buf_free(&mdir);
+    free(d);
+}

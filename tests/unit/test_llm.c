@@ -379,3 +379,28 @@ TEST(llm_engine_many_concurrent_streams_one_thread)
     llm_engine_stop(e);
     fake_llm_stop(&f);
 }
+
+TEST(llm_embed_against_fake_upstream)
+{
+    fake_llm_t f;
+    REQUIRE(fake_llm_start(&f) == 0);
+    llm_config_t c = { .base_url = f.base_url, .api_key = "sk-test", .idle_timeout_ms = 5000 };
+    float *v = NULL;
+    int dim = 0;
+    char err[200];
+    REQUIRE(llm_embed(&c, "text-embedding-3-small", "bull riding rules", &v, &dim, err, sizeof err) == 0);
+    CHECK_INT(dim, 64);
+    float sum = 0;
+    for (int i = 0; i < dim; i++) sum += v[i];
+    CHECK_NEAR(sum, 3.0, 1e-6);                     /* three words, bag-of-words counts */
+    free(v);
+    /* A rejected key is an error, not a vector of zeros (contract F21). */
+    fake_llm_post(&f, "/_control", "{\"require_key\":\"sk-other\"}");
+    v = NULL;
+    CHECK(llm_embed(&c, "m", "x", &v, &dim, err, sizeof err) == -1);
+    CHECK(v == NULL);
+    CHECK(strstr(err, "401") != NULL);
+    fake_llm_stop(&f);
+    /* Unreachable. */
+    CHECK(llm_embed(&c, "m", "x", &v, &dim, err, sizeof err) == -1);
+}

@@ -8,6 +8,7 @@
 #include "ml/gemm_bf16.h"
 #include "ml/kernels.h"
 #include "ml/vit.h"
+#include "ml/zeroshot.h"
 #include "core/buf.h"
 #include <jansson.h>
 #include <stdlib.h>
@@ -300,5 +301,64 @@ TEST(ml_clip_bf16_tiny)
     free(px);
     free(ref);
     free(tref);
+    clip_free(m);
+}
+
+TEST(ml_zeroshot_classify)
+{
+    const char *d = fixtures();
+    REQUIRE(d);
+    char err[512], *mdir = path(d, "clip_tiny");
+    clip_model_t *m = clip_load(mdir, 0, err, sizeof err);
+    clip_model_t *vonly = clip_load(mdir, CLIP_LOAD_NO_TEXT, err, sizeof err);
+    free(mdir);
+    REQUIRE(m && vonly);
+    CHECK(zeroshot_new(vonly, NULL, 0) == NULL);
+    clip_free(vonly);
+    const char *const tpl[] = {"a photo of a {}.", "{} for sale, {}", NULL};
+    zeroshot_t *z = zeroshot_new(m, tpl, 2);
+    REQUIRE(z);
+    int dim = clip_embed_dim(m);
+    /* the ensemble is the normalised mean of the template embeddings */
+    float e[2 * 24], want[24], got[24];
+    const char *texts[] = {"a photo of a saddle.", "saddle for sale, saddle"};
+    REQUIRE(clip_embed_texts(m, texts, 2, e) == 0);
+    for (int i = 0; i < dim; i++) want[i] = (e[i] + e[dim + i]) / 2;
+    ml_l2_normalize(want, dim);
+    REQUIRE(zeroshot_label_embedding(z, "saddle", got) == 0);
+    CHECK(max_abs_diff(got, want, (size_t)dim) < 1e-6);
+    REQUIRE(zeroshot_label_embedding(z, "saddle", got) == 0);
+    CHECK(max_abs_diff(got, want, (size_t)dim) < 1e-6);
+    size_t hits, misses;
+    zeroshot_cache_stats(z, &hits, &misses);
+    CHECK_INT(hits, 1);
+    CHECK_INT(misses, 1);
+    /* classification: softmax(scale * cos), sorted, indices into the caller's labels */
+    size_t pl;
+    float *px = read_all(d, "clip_pixels.f32", &pl), img[24];
+    REQUIRE(px);
+    REQUIRE(clip_embed_images(m, px, 1, img) == 0);
+    const char *labels[] = {"saddle", "cowboy hat", "boots", "rope"};
+    zeroshot_score_t out[4];
+    REQUIRE(zeroshot_classify(z, img, labels, 4, out) == 0);     /* cache of 2: it starts over */
+    double logits[4], mx = -1e30, sum = 0, total = 0;
+    for (int i = 0; i < 4; i++) {
+        float le[24];
+        zeroshot_label_embedding(z, labels[i], le);
+        double dot = 0;
+        for (int k = 0; k < dim; k++) dot += (double)le[k] * img[k];
+        logits[i] = clip_logit_scale(m) * dot;
+        if (logits[i] > mx) mx = logits[i];
+    }
+    for (int i = 0; i < 4; i++) sum += exp(logits[i] - mx);
+    for (int i = 0; i < 4; i++) {
+        CHECK_NEAR(out[i].score, exp(logits[out[i].index] - mx) / sum, 1e-5);
+        if (i) CHECK(out[i - 1].score >= out[i].score);
+        total += out[i].score;
+    }
+    CHECK_NEAR(total, 1.0, 1e-5);
+    CHECK(zeroshot_classify(z, img, labels, 0, out) == -1);
+    free(px);
+    zeroshot_free(z);
     clip_free(m);
 }

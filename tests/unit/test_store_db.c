@@ -157,9 +157,10 @@ TEST(store_db_statement_cache_many_statements)
     REQUIRE(st);
     db_conn_t *c = db_acquire(store_pool(st));
     REQUIRE(c);
-    char sql[200][48];
+    enum { NSQL = 600 };        /* past DB_STMT_CACHE_MAX: the cache flushes and refills */
+    static char sql[NSQL][48];
     for (int round = 0; round < 2; round++)
-        for (int i = 0; i < 200; i++) {
+        for (int i = 0; i < NSQL; i++) {
             snprintf(sql[i], sizeof sql[i], "SELECT %d + $1", i);
             db_value_t p[] = {db_int(1000)};
             int64_t v = -1;
@@ -187,6 +188,8 @@ TEST(store_db_open_urls)
     st = store_open("", url, 2, err, sizeof err);
     CHECK(st);
     store_close(st);
+    snprintf(url, sizeof url, "%s/b.db", dir);          /* a data dir that is a file */
+    CHECK(store_open(NULL, url, 2, err, sizeof err) == NULL);
     CHECK(store_open("mysql://x/y", NULL, 2, err, sizeof err) == NULL);
     CHECK(strstr(err, "mysql://") != NULL);
     CHECK(store_open("sqlite://", NULL, 2, err, sizeof err) == NULL);
@@ -288,5 +291,55 @@ TEST(store_db_hostile_values)
     db_value_t ins[] = {db_text(coll), db_int(1), db_int(0), db_blob("", 0)};
     CHECK_INT(db_pool_exec(p, "INSERT INTO vectors (collection, item_id, dim, data) VALUES ($1, $2, $3, $4)",
                            ins, 4, NULL), DB_OK);
+    store_close(st);
+}
+
+TEST(store_db_json_helpers_and_read_snapshot)
+{
+    store_t *st = fixture_store_open();
+    REQUIRE(st);
+    db_pool_t *p = store_pool(st);
+    char coll[64];
+    fixture_email(coll, sizeof coll, "snap");
+    const char *ins = "INSERT INTO vectors (collection, item_id, dim, data) VALUES ($1, $2, $3, $4)";
+    for (int i = 1; i <= 3; i++) {
+        db_value_t v[] = {db_text(coll), db_int(i), db_int(i * 10), db_blob("x", 1)};
+        REQUIRE(db_pool_exec(p, ins, v, 4, NULL) == DB_OK);
+    }
+    db_value_t q[] = {db_text(coll)};
+    json_t *o = NULL;
+    CHECK_INT(db_pool_query_rows_json(p, "SELECT item_id AS id, dim FROM vectors WHERE collection = $1"
+                                         " ORDER BY item_id DESC", q, 1, "ii", &o), DB_OK);
+    CHECK_INT(json_array_size(o), 3);
+    CHECK_INT(json_integer_value(json_object_get(json_array_get(o, 0), "dim")), 30);
+    json_decref(o);
+    CHECK_INT(db_pool_query_row_json(p, "SELECT item_id AS id FROM vectors WHERE collection = $1"
+                                        " ORDER BY item_id", q, 1, "i", &o), DB_OK);
+    CHECK_INT(json_integer_value(json_object_get(o, "id")), 1);
+    json_decref(o);
+    db_value_t none[] = {db_text("no such collection")};
+    CHECK_INT(db_pool_query_row_json(p, "SELECT item_id FROM vectors WHERE collection = $1", none, 1, "i", &o),
+              DB_NOT_FOUND);
+    CHECK(o == NULL);
+    CHECK_INT(db_pool_query_rows_json(p, "SELECT nonsense FROM nowhere", NULL, 0, "i", &o), DB_ERROR);
+    CHECK(o == NULL);
+
+    /* a read snapshot does not see a row committed by another connection meanwhile */
+    db_conn_t *reader = db_acquire(p), *writer = db_acquire(p);
+    REQUIRE(reader && writer);
+    const char *cnt = "SELECT count(*) FROM vectors WHERE collection = $1";
+    int64_t n = 0;
+    CHECK_INT(db_begin_read(reader), DB_OK);
+    CHECK_INT(db_query_int64(reader, cnt, q, 1, &n), DB_OK);
+    CHECK_INT(n, 3);
+    db_value_t v4[] = {db_text(coll), db_int(4), db_int(40), db_blob("x", 1)};
+    CHECK_INT(db_exec(writer, ins, v4, 4, NULL), DB_OK);
+    CHECK_INT(db_query_int64(reader, cnt, q, 1, &n), DB_OK);
+    CHECK_INT(n, 3);
+    CHECK_INT(db_commit(reader), DB_OK);
+    CHECK_INT(db_query_int64(reader, cnt, q, 1, &n), DB_OK);
+    CHECK_INT(n, 4);
+    db_release(writer);
+    db_release(reader);
     store_close(st);
 }

@@ -5,6 +5,7 @@
 #include "store_fixture.h"
 #include "store/internal.h"
 #include "core/timeutil.h"
+#include <pthread.h>
 #include <stdlib.h>
 
 TEST(store_user_create_get_update)
@@ -190,5 +191,77 @@ TEST(store_user_delete_cascades)
     db_value_t f[] = {db_int(fid)};
     CHECK_INT(db_pool_query_int64(store_pool(st), "SELECT count(*) FROM feedback WHERE id = $1", f, 1, &n), DB_OK);
     CHECK_INT(n, 0);
+    store_close(st);
+}
+
+typedef struct { store_t *st; const char *old_hash; char new_hash[80]; int rc; } rotate_arg_t;
+
+static void *rotate_thread(void *p)
+{
+    rotate_arg_t *a = p;
+    int64_t u, s;
+    a->rc = store_session_rotate(a->st, a->old_hash, a->new_hash, time_now_us() + 60000000, &u, &s);
+    return NULL;
+}
+
+TEST(store_session_concurrent_rotation_one_winner)
+{
+    /* Tabs (or a thief and the owner) refresh with the same token at the same moment: exactly
+     * one rotation succeeds, and the losers are treated as reuse. */
+    store_t *st = fixture_store_open();
+    REQUIRE(st);
+    int64_t uid = fixture_user(st, "racer");
+    REQUIRE(uid);
+    char h0[80];
+    fixture_email(h0, sizeof h0, "race");
+    int64_t sid;
+    REQUIRE(store_session_create(st, uid, h0, time_now_us() + 60000000, &sid) == STORE_OK);
+    enum { NT = 4 };
+    pthread_t th[NT];
+    rotate_arg_t args[NT];
+    for (int i = 0; i < NT; i++) {
+        args[i] = (rotate_arg_t){.st = st, .old_hash = h0};
+        fixture_email(args[i].new_hash, sizeof args[i].new_hash, "next");
+        pthread_create(&th[i], NULL, rotate_thread, &args[i]);
+    }
+    for (int i = 0; i < NT; i++) pthread_join(th[i], NULL);
+    /* losers: the first sees reuse (CONFLICT) and revokes; later ones may find the session
+     * already revoked (NOT_FOUND) */
+    int ok = 0, conflict = 0, gone = 0;
+    for (int i = 0; i < NT; i++) {
+        if (args[i].rc == STORE_OK) ok++;
+        else if (args[i].rc == STORE_CONFLICT) conflict++;
+        else if (args[i].rc == STORE_NOT_FOUND) gone++;
+    }
+    CHECK_INT(ok, 1);
+    CHECK(conflict >= 1);
+    CHECK_INT(ok + conflict + gone, NT);
+    bool admin;
+    CHECK_INT(store_user_principal(st, uid, sid, &admin, NULL), STORE_NOT_FOUND);   /* revoked */
+    store_close(st);
+}
+
+TEST(store_user_inactive_is_not_a_principal)
+{
+    store_t *st = fixture_store_open();
+    REQUIRE(st);
+    char email[128];
+    fixture_email(email, sizeof email, "gone");
+    store_new_user_t u = {.email = email, .password_hash = "$argon2id$h"};
+    int64_t uid = 0, sid = 0;
+    REQUIRE(store_user_create(st, &u, &uid) == STORE_OK);
+    REQUIRE(store_session_create(st, uid, email, time_now_us() + 60000000, &sid) == STORE_OK);
+    bool admin;
+    CHECK_INT(store_user_principal(st, uid, sid, &admin, NULL), STORE_OK);
+    db_value_t p[] = {db_int(uid)};
+    REQUIRE(db_pool_exec(store_pool(st), "UPDATE users SET is_active = 0 WHERE id = $1", p, 1, NULL) == DB_OK);
+    CHECK_INT(store_user_principal(st, uid, sid, &admin, NULL), STORE_NOT_FOUND);
+    bool active = true;
+    char *hash = NULL;
+    int64_t got = 0;
+    CHECK_INT(store_user_auth_by_email(st, email, &got, &hash, &active), STORE_OK);
+    CHECK(!active);
+    CHECK_STR(hash, "$argon2id$h");
+    free(hash);
     store_close(st);
 }

@@ -1,4 +1,4 @@
-# http_peer.py — the FastAPI peer for bench/http.sh: the original stack's GET /health.
+# http_peer.py — the FastAPI peer for bench/http_layer/run.sh: the original stack's GET /health.
 from fastapi import FastAPI
 app = FastAPI()
 

@@ -1,8 +1,8 @@
-"""store_peer.py — the Python peers for bench/store.sh: the same store calls done the way the
+"""store_peer.py — the Python peers for bench/store/run.sh: the same store calls done the way the
 original service did them (SQLAlchemy ORM, one Session per request) and with the stdlib sqlite3
 module running our SQL. Same schema shape, same pragmas (WAL, synchronous=NORMAL), same data,
 results built into dicts with ISO-8601 timestamps (what our calls return as jansson objects).
-Usage: /usr/bin/python3 bench/store_peer.py [ops-per-round]"""
+Usage: /usr/bin/python3 bench/store/store_peer.py [ops-per-round]"""
 import datetime, os, sqlite3, statistics, sys, tempfile, time
 
 from sqlalchemy import (BigInteger, Column, ForeignKey, Integer, String, Text, create_engine, event)
@@ -169,15 +169,17 @@ def run(label, ops, n):
         k = max(1, n // div)
         for _ in range(k // 10):
             fn()
-        per = []
+        per, cpu = [], []
         for _ in range(5):
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.thread_time()
             for _ in range(k):
                 fn()
             per.append((time.perf_counter() - t0) / k * 1e6)
+            cpu.append((time.thread_time() - c0) / k * 1e6)
         per.sort()
+        cpu.sort()
         print(f"{label:7s} {name:22s} median {per[2]:8.1f} us/op  (min {per[0]:.1f}, max {per[4]:.1f})  "
-              f"1 thread {1e6 / per[2]:8.0f} ops/s", flush=True)
+              f"cpu {cpu[2]:8.1f} us/op  1 thread {1e6 / per[2]:8.0f} ops/s", flush=True)
 
 
 def main():

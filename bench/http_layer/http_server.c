@@ -1,4 +1,4 @@
-/* http_server.c — benchmark target for bench/http.sh: the real HTTP layer (router,
+/* http_server.c — benchmark target for bench/http_layer/run.sh: the real HTTP layer (router,
  * request id, CORS, access log, rate-limit machinery) serving a trivial JSON route, so the
  * figure measures src/http and not a handler. Built against build/librodeo.a by the script.
  * usage: http_server PORT THREADS [RATE_PER_MIN]  (LOG_LEVEL from the environment) */
