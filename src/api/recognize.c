@@ -75,7 +75,7 @@ int api_recognize_init(char *err, size_t errlen)
     const char *s = getenv("RODEO_STARTER_CATALOG");
     bool on = true;
     if (s && *s && !str_to_bool(s, &on)) on = true;
-    if (on && n == 0) {
+    if (on && !recog_starter_done(g_config.data_dir)) {
         starter_cancel = 0;
         starter_running = pthread_create(&starter, NULL, starter_thread, NULL) == 0;
     }

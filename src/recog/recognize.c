@@ -423,14 +423,17 @@ int recog_import_prices(store_t *st, const char *path, recog_report_fn report, v
 
 static void log_report(void *ctx, const char *m) { (void)ctx; log_warn("starter catalog: %s", m); }
 
+int recog_starter_done(const char *data_dir)
+{
+    buf_t mark = { 0 };
+    buf_printf(&mark, "%s/catalog/.starter-imported", data_dir);
+    int done = access(mark.data, F_OK) == 0;
+    buf_free(&mark);
+    return done;
+}
+
 long recog_load_starter(store_t *st, recog_engine_t *e, const char *content_dir, const char *data_dir)
 {
-    json_t *list = NULL;
-    store_product_query_t q = { .min_cents = -1, .max_cents = -1, .limit = 1 };
-    if (store_product_list(st, &q, &list) != STORE_OK) return -1;
-    json_int_t have = json_integer_value(json_object_get(list, "total"));
-    json_decref(list);
-    if (have > 0) return 0;
     buf_t csv = { 0 }, prices = { 0 }, render = { 0 }, images = { 0 }, cmd = { 0 };
     buf_printf(&csv, "%s/products.csv", content_dir);
     buf_printf(&prices, "%s/prices.csv", content_dir);
@@ -453,6 +456,16 @@ long recog_load_starter(store_t *st, recog_engine_t *e, const char *content_dir,
     if (access(prices.data, R_OK) == 0) recog_import_prices(st, prices.data, log_report, NULL, &s, err, sizeof err);
     log_info("starter catalog: %ld products, %ld images, %ld prices", s.created + s.updated, s.images, s.prices);
     n = s.created + s.updated;
+    {
+        /* first start done for this data dir: the marker keeps later starts from re-importing */
+        buf_t mark = { 0 };
+        buf_printf(&mark, "%s/catalog", data_dir);
+        mkdir(mark.data, 0700);
+        buf_puts(&mark, "/.starter-imported");
+        FILE *f = fopen(mark.data, "w");
+        if (f) { fprintf(f, "%ld\n", n); fclose(f); }
+        buf_free(&mark);
+    }
 out:
     buf_free(&csv); buf_free(&prices); buf_free(&render); buf_free(&images); buf_free(&cmd);
     return n;

@@ -60,9 +60,12 @@ int recog_import_products(store_t *st, recog_engine_t *e, const char *path, cons
 int recog_import_prices(store_t *st, const char *path, recog_report_fn report, void *ctx,
                         recog_import_stats_t *stats, char *err, size_t errlen);
 
-/* First start: when the catalog is empty and the starter catalog is found (content_dir,
- * e.g. "content/catalog"), renders its images into <data_dir>/catalog/images (with
- * /usr/bin/python3 and content/catalog/render.py; without them products load imageless),
- * then imports products and prices. Returns products imported (0 when nothing to do). */
+/* First start of a data dir (no <data_dir>/catalog/.starter-imported marker yet): when the
+ * starter catalog is found (content_dir, e.g. "content/catalog"), renders its images into
+ * <data_dir>/catalog/images (with /usr/bin/python3 and content/catalog/render.py; without
+ * them products load imageless),
+ * then imports products and prices (idempotent by SKU, so a shared database that already
+ * holds them is only updated) and writes the marker. Returns products imported. */
+int  recog_starter_done(const char *data_dir);
 long recog_load_starter(store_t *st, recog_engine_t *e, const char *content_dir, const char *data_dir);
 #endif

@@ -11,7 +11,7 @@
 #define MAX_POINTS 256
 #define COARSE_STEP 8          /* every 8th point in the coarse pass */
 #define FINE_STEP 2            /* every 2nd in the refinement */
-#define TAU 40.0f              /* per-pixel colour error cap (0..255 units) */
+#define TAU 30.0f              /* per-pixel colour error cap (0..255 units) */
 #define OUTSIDE_COST 0.5f      /* a point falling outside the photo: half the cap */
 #define KEEP 3                 /* coarse winners refined */
 
