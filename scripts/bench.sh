@@ -5,6 +5,8 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p bench/results bench/out
+# STITCH_ONLY=1 rebuilds bench/RESULTS.md from the recorded figures without running anything.
+[ -n "${STITCH_ONLY:-}" ] && set -- && BENCH=none
 for d in bench/*/; do
   name=$(basename "$d")
   [ -x "$d/run.sh" ] || continue
