@@ -56,7 +56,8 @@ deps:
 deps-test:
 	@scripts/deps.sh test
 
-run: deps
+run:
+	@scripts/deps.sh run
 	@$(MAKE) --no-print-directory all
 	./build/rodeo serve
 

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Installs the Debian packages Rodeo needs. Usage: scripts/deps.sh [build|test|bench]
+# Installs the Debian packages Rodeo needs. Usage: scripts/deps.sh [build|run|test|bench]
 #   build: compilers and -dev libraries for `make`
+#   run:   build + what `rodeo serve` uses at first start (python3-pil renders the starter
+#          catalog's product pictures)
 #   test:  build + servers and tools the test suite starts (PostgreSQL, Python peers, poppler)
 #   bench: test + load generators and the benchmark peers
 # Only packages that are missing are installed, so a second run is a fast no-op.
@@ -13,6 +15,7 @@ build_pkgs=(build-essential pkg-config
   libjpeg62-turbo-dev libpng-dev libwebp-dev libexif-dev
   libopenblas-dev libhpdf-dev libgumbo-dev
   fonts-dejavu-core)   # TrueType font for UTF-8 text in PDF exports (src/export/pdf.c)
+run_pkgs=(python3 python3-pil)
 test_pkgs=(postgresql sqlite3 curl python3 python3-numpy python3-pil python3-torch
   python3-cryptography poppler-utils procps)
 bench_pkgs=(wrk python3-fastapi python3-uvicorn python3-hnswlib python3-faiss
@@ -20,6 +23,7 @@ bench_pkgs=(wrk python3-fastapi python3-uvicorn python3-hnswlib python3-faiss
 bench_pkgs+=(python3-sqlalchemy)   # bench/store_peer.py: the original service's ORM as the store peer
 
 pkgs=("${build_pkgs[@]}")
+[ "$level" = build ] || pkgs+=("${run_pkgs[@]}")
 [ "$level" = test ] || [ "$level" = bench ] && pkgs+=("${test_pkgs[@]}")
 [ "$level" = bench ] && pkgs+=("${test_pkgs[@]}" "${bench_pkgs[@]}")
 
