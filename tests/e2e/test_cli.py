@@ -137,3 +137,17 @@ def test_starts_fast_and_restarts_on_same_data(_):
     finally:
         srv.cleanup()
     assert first < 5.0, first
+
+
+def test_newer_schema_is_a_clear_startup_error(_):
+    if harness.DATABASE_URL:
+        return      # SQLite file edited directly below; the store unit tests cover PostgreSQL
+    import sqlite3
+    with tempfile.TemporaryDirectory() as d:
+        assert run(["migrate"], {"RODEO_DATA_DIR": d}).returncode == 0
+        db = sqlite3.connect(os.path.join(d, "rodeo.db"))
+        db.execute("INSERT INTO schema_migrations (version, applied_at) VALUES (999, 0)")
+        db.commit()
+        db.close()
+        r = run(["serve"], {"RODEO_DATA_DIR": d, "PORT": str(harness.free_port())})
+        assert r.returncode == 1 and "999" in r.stderr, r

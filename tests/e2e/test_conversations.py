@@ -105,6 +105,12 @@ def test_bad_json_bodies(srv):
         check_error(r, r.status)
     assert srv.get("/api/conversations", token=tok).json() == []     # nothing written
     check_error(srv.post("/api/conversations", {"title": 5}, token=tok), 422)
+    # numbers beyond 64 bits, and absurd floats, are refused whole
+    for raw in [b'{"feedback":"positive","message_id":123456789012345678901234567890}',
+                b'{"feedback":"positive","message_id":1e400}', b'{"feedback":"positive","message_id":1.5}']:
+        r = srv.request("POST", "/api/feedback", body=raw, headers=h, token=tok)
+        assert r.status in (400, 422), r
+        check_error(r, r.status)
     r = srv.post("/api/conversations", {"title": "a\u0000b"}, token=tok)
     check_error(r, 400 if r.status == 400 else 422)
 
