@@ -122,3 +122,17 @@ def test_feedback_requires_owned_message(srv):
     check_error(srv.post("/api/feedback", {"feedback": "positive"}, token=tok), 422)
     check_error(srv.post("/api/feedback", {"feedback": "positive", "message_id": -3}, token=tok), 422)
     check_error(srv.post("/api/feedback", {"feedback": "positive", "message_id": 1}), 401)
+
+
+def test_feedback_on_own_chat_message(srv):
+    a, b = srv.token(), srv.token()
+    r = srv.post("/api/chat", {"messages": [{"role": "user", "content": "How long is a bull ride?"}]}, token=a)
+    assert r.status == 200 and r.body
+    cid = int(r.headers["x-conversation-id"])
+    msgs = srv.get("/api/conversations/%d" % cid, token=a).json()["messages"]
+    answer = [m for m in msgs if m["role"] == "assistant"][-1]
+    ok = srv.post("/api/feedback", {"feedback": "positive", "message_id": answer["id"], "comment": "spot on",
+                                    "messageIndex": 3, "timestamp": 1732492800000}, token=a)
+    assert ok.status == 200 and ok.json()["status"] == "success" and ok.json()["id"] > 0
+    # someone else cannot rate it
+    check_error(srv.post("/api/feedback", {"feedback": "negative", "message_id": answer["id"]}, token=b), 404)
