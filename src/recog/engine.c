@@ -166,6 +166,7 @@ void recog_engine_remove_product(recog_engine_t *e, int64_t product_id)
             e->live--;
         }
     pthread_rwlock_unlock(&e->lock);
+    if (e->clip) recog_clip_remove_product(e->clip, product_id);
 }
 
 int recog_engine_has_category(recog_engine_t *e, const char *category)

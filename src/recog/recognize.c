@@ -144,6 +144,20 @@ static int clip_add_text(store_t *st, recog_clip_t *c, int64_t product, const ch
     return rc;
 }
 
+int recog_product_text_refresh(store_t *st, recog_engine_t *e, int64_t product_id)
+{
+    recog_clip_t *c = recog_engine_clip(e);
+    if (!c || recog_clip_has_image(c, product_id)) return 0;
+    json_t *p = NULL;
+    if (store_product_get(st, product_id, false, &p) != STORE_OK) return -1;
+    int rc = clip_add_text(st, c, product_id, json_string_value(json_object_get(p, "brand")),
+                           json_string_value(json_object_get(p, "model")),
+                           json_string_value(json_object_get(p, "description")),
+                           json_string_value(json_object_get(p, "category")));
+    json_decref(p);
+    return rc;
+}
+
 /* CLIP entries from the store: image vectors, then text vectors of products without one; a
  * product with neither (imageless, or its images imported before CLIP was configured) gets
  * its text embedding now, stored so the next start finds it. */

@@ -32,6 +32,11 @@ const char *recog_method(recog_engine_t *e);
 int recog_has_category(recog_engine_t *e, const char *category);
 int recog_has_brand(recog_engine_t *e, const char *brand);
 
+/* After an admin create/update: a product without a CLIP image entry gets (again) the text
+ * embedding of "brand model: description", stored and searchable. 0 (also without CLIP),
+ * -1 when the store or the embedding fails. */
+int recog_product_text_refresh(store_t *st, recog_engine_t *e, int64_t product_id);
+
 /* Feature vector and template of an accepted intake (from its thumbnail). 0 or -1. */
 int recog_intake_features(const vision_intake_t *in, float *vec, features_template_t *tpl);
 
