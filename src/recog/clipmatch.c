@@ -3,6 +3,7 @@
  * milliseconds and needs no index build, and filters cost nothing extra. */
 #include "recog/clipmatch.h"
 #include "core/buf.h"
+#include "index/vdist.h"
 #include "ml/zeroshot.h"
 #include <math.h>
 #include <pthread.h>
@@ -187,16 +188,11 @@ static int cmp_hit(const void *a, const void *b)
     float x = ((const hit_t *)a)->s, y = ((const hit_t *)b)->s;
     return x < y ? 1 : x > y ? -1 : 0;
 }
-static int cmp_label(const void *a, const void *b)
-{
-    float x = ((const recog_label_t *)a)->confidence, y = ((const recog_label_t *)b)->confidence;
-    return x < y ? 1 : x > y ? -1 : 0;
-}
 
 /* Fuses zero-shot over labels ids[0..n) with the neighbours' vote (vote[id] shares) into out,
  * best first, at most RECOG_MAX_LABELS. names: the intern table; prompts: text per label. */
 static int fuse(recog_clip_t *c, const float *emb, const int *ids, int n, const char *const *prompts,
-                const float *vote, char **names, recog_label_t *out)
+                const float *vote, char **names, recog_label_t *out, int *best_id)
 {
     zeroshot_score_t *zs = xmalloc(sizeof *zs * (size_t)n);
     float *p = xcalloc((size_t)n, sizeof *p);
@@ -208,15 +204,19 @@ static int fuse(recog_clip_t *c, const float *emb, const int *ids, int n, const 
     for (int i = 0; i < n; i++) vsum += vote[ids[i]];
     for (int i = 0; i < n; i++)
         p[i] += (1 - CLIP_ZS_WEIGHT) * (vsum > 0 ? (float)(vote[ids[i]] / vsum) : 1.0f / (float)n);
-    recog_label_t *all = xmalloc(sizeof *all * (size_t)n);
-    for (int i = 0; i < n; i++) {
-        snprintf(all[i].name, sizeof all[i].name, "%s", names[ids[i]]);
-        all[i].confidence = p[i];
-    }
-    qsort(all, (size_t)n, sizeof *all, cmp_label);
+    /* best first; ties keep list order, so out[0] is always *best_id's label */
+    int *order = xmalloc(sizeof *order * (size_t)n);
+    for (int i = 0; i < n; i++) order[i] = i;
+    for (int i = 1; i < n; i++)
+        for (int j = i; j > 0 && p[order[j]] > p[order[j - 1]]; j--) { int t = order[j]; order[j] = order[j - 1]; order[j - 1] = t; }
+    *best_id = ids[order[0]];
     int k = n < RECOG_MAX_LABELS ? n : RECOG_MAX_LABELS;
-    memcpy(out, all, sizeof *all * (size_t)k);
-    free(all); free(p); free(zs);
+    for (int i = 0; i < k; i++) {
+        snprintf(out[i].name, sizeof out[i].name, "%s", names[ids[order[i]]]);
+        out[i].confidence = p[order[i]];
+    }
+    free(order);
+    free(p); free(zs);
     return k;
 }
 
@@ -233,14 +233,13 @@ int recog_clip_query(recog_clip_t *c, const float *emb, const recog_query_t *q, 
         return 0;     /* an unknown filter value or an empty catalog matches nothing */
     }
     /* 1. exact scan; best entry per product */
+    vdist_f32_fn dot = vdist_get()->dot_f32;     /* AVX2/AVX-512 where the CPU has it */
     hit_t *hits = xmalloc(sizeof *hits * c->n);
     size_t nh = 0;
     for (size_t i = 0; i < c->n; i++) {
         const entry_t *e = &c->ents[i];
         if (!e->live || (fcat >= 0 && e->cat != fcat) || (fbrand >= 0 && e->brand != fbrand)) continue;
-        const float *v = c->vecs + i * (size_t)c->dim;
-        float s = 0;
-        for (int d = 0; d < c->dim; d++) s += v[d] * emb[d];
+        float s = dot(c->vecs + i * (size_t)c->dim, emb, (size_t)c->dim);
         hits[nh++] = (hit_t){ e->product, e->kind == RECOG_CLIP_IMAGE ? e->item : 0, s, e->cat, e->brand };
     }
     qsort(hits, nh, sizeof *hits, cmp_hit);
@@ -270,8 +269,8 @@ int recog_clip_query(recog_clip_t *c, const float *emb, const recog_query_t *q, 
         prompts[n] = c->cats[e->cat];
         n++;
     }
-    out->n_categories = fuse(c, emb, ids, n, prompts, cvote, c->cats, out->categories);
-    int best_cat = intern_find(c->cats, c->ncats, out->categories[0].name);
+    int best_cat = -1, best_brand = -1;
+    out->n_categories = fuse(c, emb, ids, n, prompts, cvote, c->cats, out->categories, &best_cat);
     /* 3. brand: over the brands of the chosen category, prompts "<brand> <category>" */
     for (size_t i = 0; i < np && i < CLIP_VOTE_N; i++)
         if (hits[i].cat == best_cat) bvote[hits[i].brand] += expf((hits[i].s - hits[0].s) / CLIP_VOTE_T);
@@ -289,7 +288,7 @@ int recog_clip_query(recog_clip_t *c, const float *emb, const recog_query_t *q, 
         prompts[n] = ptxt[n];
         n++;
     }
-    out->n_brands = n ? fuse(c, emb, ids, n, prompts, bvote, c->brands, out->brands) : 0;
+    out->n_brands = n ? fuse(c, emb, ids, n, prompts, bvote, c->brands, out->brands, &best_brand) : 0;
     for (int i = 0; i < n; i++) free(ptxt[i]);
     free(ptxt); free(seen); free(prompts); free(ids); free(cvote); free(bvote); free(hits);
     pthread_rwlock_unlock(&c->lock);
