@@ -18,6 +18,9 @@ typedef struct {
     int     live;
 } entry_t;
 
+typedef struct { int64_t *keys; size_t *vals; uint8_t *full; size_t cap, used; } map_t;
+typedef struct { int nimg; size_t text; } prod_t;   /* live images; text slot + 1 (0: none) */
+
 struct recog_clip {
     pthread_rwlock_t lock;
     const clip_model_t *m;
@@ -26,7 +29,14 @@ struct recog_clip {
     char coll[2][160];
     entry_t *ents; float *vecs; size_t n, cap, live;
     char **cats, **brands; int ncats, nbrands;
+    long *cat_live, *brand_live;        /* live entries per label */
+    int ncats_counted, nbrands_counted;
+    map_t imap;                         /* (item, kind) -> slot + 1 */
+    map_t pmap;                         /* product -> prods index + 1 */
+    prod_t *prods; size_t nprods, cprods;
 };
+
+static void map_free(map_t *m);
 
 recog_clip_t *recog_clip_new(const clip_model_t *m, char *err, size_t errlen)
 {
@@ -53,6 +63,8 @@ void recog_clip_free(recog_clip_t *c)
     for (int i = 0; i < c->ncats; i++) free(c->cats[i]);
     for (int i = 0; i < c->nbrands; i++) free(c->brands[i]);
     free(c->cats); free(c->brands); free(c->ents); free(c->vecs);
+    free(c->cat_live); free(c->brand_live); free(c->prods);
+    map_free(&c->imap); map_free(&c->pmap);
     pthread_rwlock_destroy(&c->lock);
     free(c);
 }
@@ -103,20 +115,69 @@ static int intern(char ***tab, int *n, const char *name)
     return (*n)++;
 }
 
-static void drop_where(recog_clip_t *c, int64_t product, int kind)   /* kind -1: any; lock held */
+/* ---- int64 -> size_t hash map (linear probing; a removed key keeps its cell with value 0,
+ * so probe chains stay intact). Values are stored +1: 0 means none. ---- */
+static size_t hash64(int64_t k) { uint64_t x = (uint64_t)k * 0x9E3779B97F4A7C15ULL; return (size_t)(x ^ (x >> 29)); }
+
+static size_t *map_cell(map_t *m, int64_t key, int insert)
 {
-    for (size_t i = 0; i < c->n; i++)
-        if (c->ents[i].live && c->ents[i].product == product && (kind < 0 || c->ents[i].kind == kind)) {
-            c->ents[i].live = 0;
-            c->live--;
+    if (insert && (m->used + 1) * 4 >= m->cap * 3) {     /* grow at 3/4 */
+        map_t g = { 0 };
+        g.cap = m->cap ? 2 * m->cap : 1024;
+        g.keys = xcalloc(g.cap, sizeof *g.keys);
+        g.vals = xcalloc(g.cap, sizeof *g.vals);
+        g.full = xcalloc(g.cap, 1);
+        for (size_t i = 0; i < m->cap; i++)
+            if (m->full[i] && m->vals[i]) *map_cell(&g, m->keys[i], 1) = m->vals[i];
+        free(m->keys); free(m->vals); free(m->full);
+        *m = g;
+    }
+    if (!m->cap) return NULL;
+    for (size_t i = hash64(key) & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
+        if (m->full[i] && m->keys[i] == key) return &m->vals[i];
+        if (!m->full[i]) {
+            if (!insert) return NULL;
+            m->full[i] = 1;
+            m->keys[i] = key;
+            m->used++;
+            return &m->vals[i];
         }
+    }
+}
+static size_t map_get(map_t *m, int64_t key) { size_t *v = map_cell(m, key, 0); return v ? *v : 0; }
+static void map_free(map_t *m) { free(m->keys); free(m->vals); free(m->full); }
+
+/* The product's bookkeeping (created on demand when create). Lock held. */
+static prod_t *prod_of(recog_clip_t *c, int64_t product, int create)
+{
+    size_t v = map_get(&c->pmap, product);
+    if (v) return &c->prods[v - 1];
+    if (!create) return NULL;
+    if (c->nprods == c->cprods) {
+        c->cprods = c->cprods ? 2 * c->cprods : 256;
+        c->prods = xrealloc(c->prods, sizeof *c->prods * c->cprods);
+    }
+    c->prods[c->nprods] = (prod_t){ 0, 0 };
+    *map_cell(&c->pmap, product, 1) = ++c->nprods;
+    return &c->prods[c->nprods - 1];
 }
 
-static int has_kind(recog_clip_t *c, int64_t product, int kind)   /* lock held */
+static int64_t item_key(int kind, int64_t item) { return (int64_t)((uint64_t)item << 1) | kind; }
+
+/* Retires entry slot (lock held). */
+static void kill_slot(recog_clip_t *c, size_t slot)
 {
-    for (size_t i = 0; i < c->n; i++)
-        if (c->ents[i].live && c->ents[i].product == product && c->ents[i].kind == kind) return 1;
-    return 0;
+    entry_t *e = &c->ents[slot];
+    if (!e->live) return;
+    e->live = 0;
+    c->live--;
+    c->cat_live[e->cat]--;
+    c->brand_live[e->brand]--;
+    size_t *v = map_cell(&c->imap, item_key(e->kind, e->item), 0);
+    if (v) *v = 0;
+    prod_t *p = prod_of(c, e->product, 0);
+    if (p && e->kind == RECOG_CLIP_IMAGE) p->nimg--;
+    if (p && e->kind == RECOG_CLIP_TEXT) p->text = 0;
 }
 
 int recog_clip_add(recog_clip_t *c, recog_clip_kind_t kind, int64_t item_id, int64_t product_id,
@@ -126,27 +187,37 @@ int recog_clip_add(recog_clip_t *c, recog_clip_kind_t kind, int64_t item_id, int
     for (int i = 0; i < c->dim; i++) norm += (double)vec[i] * vec[i];
     if (!(fabs(norm - 1.0) < 1e-2)) return -1;
     pthread_rwlock_wrlock(&c->lock);
-    if (kind == RECOG_CLIP_TEXT && has_kind(c, product_id, RECOG_CLIP_IMAGE)) {
+    prod_t *p = prod_of(c, product_id, 1);
+    if (kind == RECOG_CLIP_TEXT && p->nimg > 0) {      /* a photo beats a description */
         pthread_rwlock_unlock(&c->lock);
         return 0;
     }
-    if (kind == RECOG_CLIP_IMAGE) drop_where(c, product_id, RECOG_CLIP_TEXT);
-    /* replace the same item in place */
-    size_t slot = c->n;
-    for (size_t i = 0; i < c->n; i++)
-        if (c->ents[i].live && c->ents[i].kind == (int)kind && c->ents[i].item == item_id) { slot = i; c->live--; break; }
-    if (slot == c->n) {
+    if (kind == RECOG_CLIP_IMAGE && p->text) kill_slot(c, p->text - 1);
+    /* the same item again replaces its slot */
+    size_t slot = map_get(&c->imap, item_key(kind, item_id));
+    if (slot) kill_slot(c, --slot);
+    else {
         if (c->n == c->cap) {
             c->cap = c->cap ? 2 * c->cap : 256;
             c->ents = xrealloc(c->ents, sizeof *c->ents * c->cap);
             c->vecs = xrealloc(c->vecs, sizeof *c->vecs * c->cap * (size_t)c->dim);
         }
-        c->n++;
+        slot = c->n++;
     }
-    c->ents[slot] = (entry_t){ item_id, product_id, (int)kind, intern(&c->cats, &c->ncats, category ? category : ""),
-                               intern(&c->brands, &c->nbrands, brand ? brand : ""), 1 };
+    int ci = intern(&c->cats, &c->ncats, category ? category : ""), bi = intern(&c->brands, &c->nbrands, brand ? brand : "");
+    c->cat_live = xrealloc(c->cat_live, sizeof *c->cat_live * (size_t)c->ncats);
+    c->brand_live = xrealloc(c->brand_live, sizeof *c->brand_live * (size_t)c->nbrands);
+    for (; c->ncats_counted < c->ncats; c->ncats_counted++) c->cat_live[c->ncats_counted] = 0;
+    for (; c->nbrands_counted < c->nbrands; c->nbrands_counted++) c->brand_live[c->nbrands_counted] = 0;
+    c->ents[slot] = (entry_t){ item_id, product_id, (int)kind, ci, bi, 1 };
     memcpy(c->vecs + slot * (size_t)c->dim, vec, sizeof(float) * (size_t)c->dim);
     c->live++;
+    c->cat_live[ci]++;
+    c->brand_live[bi]++;
+    *map_cell(&c->imap, item_key(kind, item_id), 1) = slot + 1;
+    p = prod_of(c, product_id, 0);     /* the map may have grown: look it up again */
+    if (kind == RECOG_CLIP_IMAGE) p->nimg++;
+    else p->text = slot + 1;
     pthread_rwlock_unlock(&c->lock);
     return 0;
 }
@@ -154,27 +225,37 @@ int recog_clip_add(recog_clip_t *c, recog_clip_kind_t kind, int64_t item_id, int
 void recog_clip_remove_product(recog_clip_t *c, int64_t product_id)
 {
     pthread_rwlock_wrlock(&c->lock);
-    drop_where(c, product_id, -1);
+    prod_t *p = prod_of(c, product_id, 0);
+    if (p && p->text) kill_slot(c, p->text - 1);
+    for (size_t i = 0; p && p->nimg > 0 && i < c->n; i++)     /* admin deletes are rare: a scan */
+        if (c->ents[i].live && c->ents[i].product == product_id) kill_slot(c, i);
     pthread_rwlock_unlock(&c->lock);
 }
 
-static int has_product_kind(recog_clip_t *c, int64_t product_id, int kind)
+int recog_clip_has_image(recog_clip_t *c, int64_t product_id)
 {
     pthread_rwlock_rdlock(&c->lock);
-    int r = has_kind(c, product_id, kind);
+    prod_t *p = prod_of(c, product_id, 0);
+    int r = p && p->nimg > 0;
     pthread_rwlock_unlock(&c->lock);
     return r;
 }
-int recog_clip_has_image(recog_clip_t *c, int64_t product_id) { return has_product_kind(c, product_id, RECOG_CLIP_IMAGE); }
-int recog_clip_has_text(recog_clip_t *c, int64_t product_id) { return has_product_kind(c, product_id, RECOG_CLIP_TEXT); }
 
-/* A label is known when a live entry carries it (interned names outlive deletions). */
+int recog_clip_has_text(recog_clip_t *c, int64_t product_id)
+{
+    pthread_rwlock_rdlock(&c->lock);
+    prod_t *p = prod_of(c, product_id, 0);
+    int r = p && p->text;
+    pthread_rwlock_unlock(&c->lock);
+    return r;
+}
+
+/* A label is known while a live entry carries it. */
 static int has_label(recog_clip_t *c, const char *name, int is_brand)
 {
     pthread_rwlock_rdlock(&c->lock);
-    int k = is_brand ? intern_find(c->brands, c->nbrands, name) : intern_find(c->cats, c->ncats, name), r = 0;
-    for (size_t i = 0; k >= 0 && i < c->n && !r; i++)
-        r = c->ents[i].live && (is_brand ? c->ents[i].brand : c->ents[i].cat) == k;
+    int k = is_brand ? intern_find(c->brands, c->nbrands, name) : intern_find(c->cats, c->ncats, name);
+    int r = k >= 0 && (is_brand ? c->brand_live[k] : c->cat_live[k]) > 0;
     pthread_rwlock_unlock(&c->lock);
     return r;
 }

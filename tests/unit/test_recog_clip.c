@@ -319,3 +319,76 @@ TEST(recog_clip_import_rebuild_respond_fallback)
     free(tok);
     free(dir);
 }
+
+static void unit_vec(float *v, int dim, unsigned seed)
+{
+    double ss = 0;
+    for (int i = 0; i < dim; i++) {
+        seed = seed * 1103515245u + 12345u;
+        v[i] = (float)((seed >> 8) & 0xffff) / 32768.0f - 1.0f;
+        ss += (double)v[i] * v[i];
+    }
+    for (int i = 0; i < dim; i++) v[i] = (float)(v[i] / sqrt(ss));
+}
+
+/* Bookkeeping at a few thousand entries (hash maps grow, slots are replaced and retired):
+ * counts, has_image/has_text and label liveness stay exact, and a stored vector still
+ * finds its own product. */
+TEST(recog_clip_bookkeeping_at_scale)
+{
+    clip_model_t *m = tiny_clip();
+    REQUIRE(m);
+    char err[200];
+    recog_clip_t *c = recog_clip_new(m, err, sizeof err);
+    REQUIRE(c);
+    int dim = recog_clip_dim(c);
+    float *v = malloc(sizeof(float) * (size_t)dim);
+    const char *cats[] = { "boots", "hats", "belts" };
+    /* products 1..2000: two images each; 2001..4000: text only */
+    for (int p = 1; p <= 2000; p++)
+        for (int k = 0; k < 2; k++) {
+            unit_vec(v, dim, (unsigned)(p * 2 + k));
+            REQUIRE(recog_clip_add(c, RECOG_CLIP_IMAGE, p * 10 + k, p, cats[p % 3], p == 7 ? "Solo" : "Many", v) == 0);
+        }
+    for (int p = 2001; p <= 4000; p++) {
+        unit_vec(v, dim, (unsigned)(p * 2));
+        REQUIRE(recog_clip_add(c, RECOG_CLIP_TEXT, p, p, cats[p % 3], "Many", v) == 0);
+    }
+    CHECK_INT(recog_clip_count(c), 6000);
+    /* the same image again replaces; a text entry again replaces; photos retire 100 texts */
+    unit_vec(v, dim, 99);
+    REQUIRE(recog_clip_add(c, RECOG_CLIP_IMAGE, 10, 1, "boots", "Many", v) == 0);
+    REQUIRE(recog_clip_add(c, RECOG_CLIP_TEXT, 2001, 2001, "boots", "Many", v) == 0);
+    CHECK_INT(recog_clip_count(c), 6000);
+    for (int p = 3901; p <= 4000; p++) {
+        unit_vec(v, dim, (unsigned)(p * 7));
+        REQUIRE(recog_clip_add(c, RECOG_CLIP_IMAGE, p * 10, p, cats[p % 3], "Many", v) == 0);
+    }
+    CHECK_INT(recog_clip_count(c), 6000);
+    CHECK(recog_clip_has_image(c, 3950) && !recog_clip_has_text(c, 3950));
+    CHECK(recog_clip_has_text(c, 3900) && !recog_clip_has_image(c, 3900));
+    /* removals: images, texts, and a label that disappears with its only product */
+    CHECK(recog_clip_has_brand(c, "solo"));
+    for (int p = 1; p <= 50; p++) recog_clip_remove_product(c, p);
+    for (int p = 2001; p <= 2050; p++) recog_clip_remove_product(c, p);
+    recog_clip_remove_product(c, 123456);     /* unknown: nothing happens */
+    CHECK_INT(recog_clip_count(c), 6000 - 100 - 50);
+    CHECK(!recog_clip_has_brand(c, "solo") && recog_clip_has_brand(c, "many"));
+    CHECK(!recog_clip_has_image(c, 7) && !recog_clip_has_text(c, 2002) && recog_clip_has_text(c, 2051));
+    /* a product comes back after removal */
+    unit_vec(v, dim, 777777);
+    REQUIRE(recog_clip_add(c, RECOG_CLIP_TEXT, 7, 7, "hats", "Solo", v) == 0);
+    CHECK(recog_clip_has_text(c, 7) && recog_clip_has_brand(c, "Solo"));
+    recog_result_t *r = malloc(sizeof *r);
+    recog_query_t q = { .top_k = 5 };
+    REQUIRE(recog_clip_query(c, v, &q, r) == 0);
+    CHECK(r->n_matches == 5 && r->matches[0].product_id == 7);
+    unit_vec(v, dim, 1000 * 2 + 1);       /* product 1000's second image */
+    REQUIRE(recog_clip_query(c, v, &q, r) == 0);
+    CHECK(r->matches[0].product_id == 1000 && r->matches[0].image_id == 10001);
+    for (int i = 1; i < r->n_matches; i++) CHECK(r->matches[i].product_id != 1000);   /* one row per product */
+    free(r);
+    free(v);
+    recog_clip_free(c);
+    clip_free(m);
+}
