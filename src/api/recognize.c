@@ -6,7 +6,8 @@
  * and brand filters. Unknown form fields are refused (422), so a typo in a filter is not
  * silently ignored.
  * Flow: quota -> intake (validation verdict = the HTTP answer) -> duplicate cache (same
- * caller, pHash within DUP_DISTANCE, last 24 h, same options) -> engine -> upload record
+ * caller, pHash within DUP_DISTANCE, last 24 h, same options) -> engine (CLIP when loaded, else classic
+ * features; recog/recognize.h) -> upload record
  * (EXIF as the intake kept it, device only with consent) -> 200.
  * Privacy (contract F10): a cached result is only ever the same caller's; the photo's
  * metadata in a response is always this upload's own. */
@@ -215,7 +216,9 @@ void api_recognize_product(http_req_t *req, http_resp_t *resp)
     char *options = NULL;
 
     buf_t ob = { 0 };
-    buf_printf(&ob, "p=%d k=%d c=%s b=%s", prices, o.top_k, o.category ? o.category : "", o.brand ? o.brand : "");
+    /* the method is part of the key: after CLIP is configured, older classic answers do not return */
+    buf_printf(&ob, "p=%d k=%d c=%s b=%s m=%s", prices, o.top_k, o.category ? o.category : "", o.brand ? o.brand : "",
+               recog_method(engine));
     options = buf_steal(&ob);
     char sha[65];
     json_t *out = cached_exact(file->path, uid, options, sha);

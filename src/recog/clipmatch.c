@@ -301,6 +301,53 @@ static int fuse(recog_clip_t *c, const float *emb, const int *ids, int n, const 
     return k;
 }
 
+static void sift_down(hit_t *h, size_t n, size_t i)
+{
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        if (l < n && h[l].s < h[m].s) m = l;
+        if (r < n && h[r].s < h[m].s) m = r;
+        if (m == i) return;
+        hit_t t = h[i]; h[i] = h[m]; h[m] = t;
+        i = m;
+    }
+}
+
+/* Scores every live entry passing the filters; keeps the best cap in hits (unordered).
+ * *over: some passing entries were dropped. Lock held. */
+static size_t scan(recog_clip_t *c, const float *emb, int fcat, int fbrand, hit_t *hits, size_t cap, int *over)
+{
+    vdist_f32_fn dot = vdist_get()->dot_f32;     /* AVX2/AVX-512 where the CPU has it */
+    size_t nh = 0;
+    for (size_t i = 0; i < c->n; i++) {
+        const entry_t *e = &c->ents[i];
+        if (!e->live || (fcat >= 0 && e->cat != fcat) || (fbrand >= 0 && e->brand != fbrand)) continue;
+        float s = dot(c->vecs + i * (size_t)c->dim, emb, (size_t)c->dim);
+        hit_t h = { e->product, e->kind == RECOG_CLIP_IMAGE ? e->item : 0, s, e->cat, e->brand };
+        if (nh < cap) {
+            hits[nh++] = h;
+            if (nh == cap)       /* heapify once full */
+                for (size_t k = cap / 2; k-- > 0;) sift_down(hits, cap, k);
+        } else {
+            *over = 1;
+            if (s > hits[0].s) { hits[0] = h; sift_down(hits, cap, 0); }
+        }
+    }
+    return nh;
+}
+
+/* Do sorted hits hold at least want distinct products? */
+static int distinct_at_least(const hit_t *hits, size_t nh, size_t want)
+{
+    size_t d = 0;
+    for (size_t i = 0; i < nh && d < want; i++) {
+        int dup = 0;
+        for (size_t j = 0; j < i && !dup; j++) dup = hits[j].product == hits[i].product;
+        d += !dup;
+    }
+    return d >= want;
+}
+
 int recog_clip_query(recog_clip_t *c, const float *emb, const recog_query_t *q, recog_result_t *out)
 {
     if (!c || !emb || !q || !out) return -1;
@@ -313,17 +360,20 @@ int recog_clip_query(recog_clip_t *c, const float *emb, const recog_query_t *q, 
         pthread_rwlock_unlock(&c->lock);
         return 0;     /* an unknown filter value or an empty catalog matches nothing */
     }
-    /* 1. exact scan; best entry per product */
-    vdist_f32_fn dot = vdist_get()->dot_f32;     /* AVX2/AVX-512 where the CPU has it */
-    hit_t *hits = xmalloc(sizeof *hits * c->n);
-    size_t nh = 0;
-    for (size_t i = 0; i < c->n; i++) {
-        const entry_t *e = &c->ents[i];
-        if (!e->live || (fcat >= 0 && e->cat != fcat) || (fbrand >= 0 && e->brand != fbrand)) continue;
-        float s = dot(c->vecs + i * (size_t)c->dim, emb, (size_t)c->dim);
-        hits[nh++] = (hit_t){ e->product, e->kind == RECOG_CLIP_IMAGE ? e->item : 0, s, e->cat, e->brand };
+    /* 1. exact scan keeping the best CLIP_HEAD entries (a min-heap); best entry per product.
+     * When products with many images crowd the head below RECOG_MAX_MATCHES distinct
+     * products, the scan runs again keeping everything. */
+    size_t cap = CLIP_HEAD, nh;
+    hit_t *hits;
+    for (;;) {
+        hits = xmalloc(sizeof *hits * (cap < c->n ? cap : c->n));
+        int over = 0;
+        nh = scan(c, emb, fcat, fbrand, hits, cap < c->n ? cap : c->n, &over);
+        qsort(hits, nh, sizeof *hits, cmp_hit);
+        if (!over || cap >= c->n || distinct_at_least(hits, nh, RECOG_MAX_MATCHES)) break;
+        free(hits);
+        cap = c->n;
     }
-    qsort(hits, nh, sizeof *hits, cmp_hit);
     size_t np = 0;      /* dedupe by product, keeping the first (best); only the head matters */
     for (size_t i = 0; i < nh && np < RECOG_MAX_MATCHES; i++) {
         int dup = 0;

@@ -3,8 +3,8 @@
  * Holds one CLIP embedding per catalog entry: each product image's image embedding, or, for
  * a product with no image yet, the text embedding of "brand model: description" (CLIP puts
  * both in one space, so a photo can match a product nobody has photographed). A query:
- *   1. exact inner-product scan over the entries passing the request's filters (category,
- *      brand), products ranked by their best entry;
+ *   1. exact inner-product scan (SIMD) over the entries passing the request's filters
+ *      (category, brand), keeping the best CLIP_HEAD; products ranked by their best entry;
  *   2. category = CLIP zero-shot over the category list (prompt ensembles, ml/zeroshot.h)
  *      averaged with a vote of the nearest products (weights exp((s - best) / CLIP_VOTE_T));
  *   3. brand likewise, over the brands of the chosen category ("<brand> <category>" prompts).
@@ -23,6 +23,7 @@
 #define CLIP_VOTE_N 10
 #define CLIP_VOTE_T 0.05f
 #define CLIP_ZS_WEIGHT 0.5f      /* share of zero-shot in the combined label confidence */
+#define CLIP_HEAD 256            /* entries the scan keeps before grouping by product */
 
 typedef struct recog_clip recog_clip_t;
 

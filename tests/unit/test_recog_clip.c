@@ -387,6 +387,14 @@ TEST(recog_clip_bookkeeping_at_scale)
     REQUIRE(recog_clip_query(c, v, &q, r) == 0);
     CHECK(r->matches[0].product_id == 1000 && r->matches[0].image_id == 10001);
     for (int i = 1; i < r->n_matches; i++) CHECK(r->matches[i].product_id != 1000);   /* one row per product */
+    /* one product with more images than the scan's head: the scan widens, 5 distinct products */
+    unit_vec(v, dim, 31337);
+    for (int i = 0; i < CLIP_HEAD + 44; i++) REQUIRE(recog_clip_add(c, RECOG_CLIP_IMAGE, 900000 + i, 5000, "hats", "Many", v) == 0);
+    REQUIRE(recog_clip_query(c, v, &q, r) == 0);
+    CHECK_INT(r->n_matches, 5);
+    CHECK(r->matches[0].product_id == 5000);
+    for (int i = 0; i < r->n_matches; i++)
+        for (int j = 0; j < i; j++) CHECK(r->matches[i].product_id != r->matches[j].product_id);
     free(r);
     free(v);
     recog_clip_free(c);
