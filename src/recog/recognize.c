@@ -386,6 +386,8 @@ static int import_image(store_t *st, recog_engine_t *e, blob_store_t *blobs, int
     int rc = -1;
     float *vec = xmalloc(sizeof(float) * FEATURES_DIM);
     features_template_t *tpl = xmalloc(sizeof *tpl);
+    float *cv = clip ? xmalloc(sizeof(float) * (size_t)recog_clip_dim(clip)) : NULL;
+    size_t clen = clip ? sizeof(float) * (size_t)recog_clip_dim(clip) : 0;
     if (vision_intake_file(path, &opt, &in) != 0) {
         snprintf(msg, msglen, "image %s: %s", p->image, in.error.message);
         goto out;
@@ -399,6 +401,11 @@ static int import_image(store_t *st, recog_engine_t *e, blob_store_t *blobs, int
         snprintf(msg, msglen, "image %s: too small to describe", p->image);
         goto out;
     }
+    /* every embedding is computed before the first write, so a failure leaves nothing behind */
+    if (clip && recog_clip_embed_image(clip, in.tensor, cv) != 0) {
+        snprintf(msg, msglen, "image %s: CLIP embedding failed", p->image);
+        goto out;
+    }
     int64_t image_id = 0;
     if (store_product_image_add(st, product_id, in.sha256, NULL, in.sha256, &image_id, NULL) != STORE_OK ||
         store_vector_put(st, RECOG_FEATURES_COLLECTION, image_id, FEATURES_DIM, vec, sizeof(float) * FEATURES_DIM) != STORE_OK ||
@@ -407,19 +414,14 @@ static int import_image(store_t *st, recog_engine_t *e, blob_store_t *blobs, int
         goto out;
     }
     if (clip) {
-        float *cv = xmalloc(sizeof(float) * (size_t)recog_clip_dim(clip));
-        size_t clen = sizeof(float) * (size_t)recog_clip_dim(clip);
-        int ok = recog_clip_embed_image(clip, in.tensor, cv) == 0 &&
-                 store_vector_put(st, recog_clip_collection(clip, RECOG_CLIP_IMAGE), image_id, recog_clip_dim(clip),
-                                  cv, clen) == STORE_OK &&
-                 recog_clip_add(clip, RECOG_CLIP_IMAGE, image_id, product_id, p->category, p->brand, cv) == 0;
-        free(cv);
-        if (!ok) {
-            snprintf(msg, msglen, "image %s: CLIP embedding failed", p->image);
+        if (store_vector_put(st, recog_clip_collection(clip, RECOG_CLIP_IMAGE), image_id, recog_clip_dim(clip), cv,
+                             clen) != STORE_OK) {
+            snprintf(msg, msglen, "image %s: the data store failed", p->image);
             goto out;
         }
         /* the product has a photo now: its text stand-in is retired */
         store_vector_delete(st, recog_clip_collection(clip, RECOG_CLIP_TEXT), product_id);
+        recog_clip_add(clip, RECOG_CLIP_IMAGE, image_id, product_id, p->category, p->brand, cv);
     }
     char eerr[200];
     if (e && recog_engine_add(e, image_id, product_id, p->category, p->brand, vec, tpl, eerr, sizeof eerr) != 0) {
@@ -429,6 +431,7 @@ static int import_image(store_t *st, recog_engine_t *e, blob_store_t *blobs, int
     rc = 0;
 out:
     vision_intake_free(&in);
+    free(cv);
     free(vec);
     free(tpl);
     return rc;
