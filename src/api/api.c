@@ -46,8 +46,8 @@ int api_init(char *err, size_t errlen)
     g_api.kv = kv_open(c->redis_url, err, errlen);
     if (!g_api.kv) return -1;
     if (api_chat_init(err, errlen) != 0) return -1;
+    if (api_inference_init(err, errlen) != 0) return -1;   /* the models first: recognition uses CLIP */
     if (api_recognize_init(err, errlen) != 0) return -1;
-    if (api_inference_init(err, errlen) != 0) return -1;
     return 0;
 }
 

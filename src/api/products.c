@@ -9,6 +9,8 @@
 #include "catalog/catalog.h"
 #include "core/buf.h"
 #include "core/config.h"
+#include "core/log.h"
+#include "recog/recognize.h"
 #include "store/catalog.h"
 #include "vision/format.h"
 #include <math.h>
@@ -148,7 +150,12 @@ static void product_write(http_req_t *req, http_resp_t *resp, int64_t id)
         json_t *p = NULL;
         if (rc == STORE_OK) rc = store_product_get(g_api.store, id, true, &p);
         if (rc != STORE_OK) api_store_error(resp, rc, "Product");
-        else http_resp_json(resp, created ? 201 : 200, p);
+        else {
+            /* with CLIP, an imageless product is searchable by its text at once */
+            if (api_recognize_engine() && recog_product_text_refresh(g_api.store, api_recognize_engine(), id) != 0)
+                log_warn("products: CLIP text embedding of product %lld failed", (long long)id);
+            http_resp_json(resp, created ? 201 : 200, p);
+        }
     }
     free(kw);
     free(attrs);

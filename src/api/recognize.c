@@ -6,7 +6,8 @@
  * and brand filters. Unknown form fields are refused (422), so a typo in a filter is not
  * silently ignored.
  * Flow: quota -> intake (validation verdict = the HTTP answer) -> duplicate cache (same
- * caller, pHash within DUP_DISTANCE, last 24 h, same options) -> engine -> upload record
+ * caller, pHash within DUP_DISTANCE, last 24 h, same options) -> engine (CLIP when loaded, else classic
+ * features; recog/recognize.h) -> upload record
  * (EXIF as the intake kept it, device only with consent) -> 200.
  * Privacy (contract F10): a cached result is only ever the same caller's; the photo's
  * metadata in a response is always this upload's own. */
@@ -20,6 +21,7 @@
 #include "core/log.h"
 #include "core/str.h"
 #include "core/timeutil.h"
+#include "ml/service.h"
 #include "recog/recognize.h"
 #include "store/catalog.h"
 #include "vision/dupindex.h"
@@ -68,10 +70,15 @@ int api_recognize_init(char *err, size_t errlen)
         if (!*err) snprintf(err, errlen, "cannot create the recognition engine");
         return -1;
     }
+    /* CLIP alongside the classic features when its weights loaded (ml_service_init ran first) */
+    if (ml_service_clip() && recog_use_clip(engine, ml_service_clip(), err, errlen) != 0) {
+        log_warn("recognition: CLIP not used: %s", err);
+        err[0] = '\0';
+    }
     long n = recog_engine_load(engine, g_api.store, err, errlen);
     if (n < 0) return -1;
     store_uploads_since(g_api.store, time_now_us() - DUP_WINDOW_US, refill_dup, NULL);
-    log_info("recognition: %ld catalog images loaded (classic features)", n);
+    log_info("recognition: %ld catalog images loaded (method: %s)", n, recog_method(engine));
     const char *s = getenv("RODEO_STARTER_CATALOG");
     bool on = true;
     if (s && *s && !str_to_bool(s, &on)) on = true;
@@ -198,11 +205,10 @@ void api_recognize_product(http_req_t *req, http_resp_t *resp)
     const http_part_t *cat = http_req_part(req, "category"), *brand = http_req_part(req, "brand");
     o.category = cat && cat->value && *cat->value ? cat->value : NULL;
     o.brand = brand && brand->value && *brand->value ? brand->value : NULL;
-    if ((o.category && !recog_engine_has_category(engine, o.category)) ||
-        (o.brand && !recog_engine_has_brand(engine, o.brand))) {
-        http_resp_error(resp, 422, "validation_error", "%s: unknown %s '%.60s'", o.category && !recog_engine_has_category(engine, o.category) ? "category" : "brand",
-                        o.category && !recog_engine_has_category(engine, o.category) ? "category" : "brand",
-                        o.category && !recog_engine_has_category(engine, o.category) ? o.category : o.brand);
+    bool bad_cat = o.category && !recog_has_category(engine, o.category);
+    if (bad_cat || (o.brand && !recog_has_brand(engine, o.brand))) {
+        http_resp_error(resp, 422, "validation_error", "%s: unknown %s '%.60s'", bad_cat ? "category" : "brand",
+                        bad_cat ? "category" : "brand", bad_cat ? o.category : o.brand);
         return;
     }
     int64_t uid = http_req_principal(req)->user_id;
@@ -210,7 +216,9 @@ void api_recognize_product(http_req_t *req, http_resp_t *resp)
     char *options = NULL;
 
     buf_t ob = { 0 };
-    buf_printf(&ob, "p=%d k=%d c=%s b=%s", prices, o.top_k, o.category ? o.category : "", o.brand ? o.brand : "");
+    /* the method is part of the key: after CLIP is configured, older classic answers do not return */
+    buf_printf(&ob, "p=%d k=%d c=%s b=%s m=%s", prices, o.top_k, o.category ? o.category : "", o.brand ? o.brand : "",
+               recog_method(engine));
     options = buf_steal(&ob);
     char sha[65];
     json_t *out = cached_exact(file->path, uid, options, sha);
@@ -228,7 +236,7 @@ void api_recognize_product(http_req_t *req, http_resp_t *resp)
     vision_intake_options_t io;
     vision_intake_options_default(&io);
     io.consent = consent;
-    io.input_size = 32;      /* classic features use the thumbnail; no 224 tensor needed */
+    io.input_size = recog_intake_size(engine);   /* CLIP's tensor; classic uses the thumbnail */
     io.max_file_bytes = g_config.max_upload_bytes ? g_config.max_upload_bytes : io.max_file_bytes;
     vision_intake_t in;
     memset(&in, 0, sizeof in);
@@ -268,7 +276,7 @@ void api_recognize_product(http_req_t *req, http_resp_t *resp)
                              .sha256 = in.sha256, .blob_key = stored ? in.sha256 : NULL,
                              .format = vision_format_name(in.format), .phash = in.phash, .width = in.width,
                              .height = in.height, .metadata_json = in.exif_json, .results_json = results,
-                             .method = "classic", .timings_json = timings };
+                             .method = json_string_value(json_object_get(out, "method")), .timings_json = timings };
     int64_t upload_id = 0;
     if (store_upload_add(g_api.store, &up, &upload_id) == STORE_OK) vision_dupindex_add(dups, upload_id, in.phash);
     if (up.device_id) {

@@ -9,6 +9,7 @@
 #include "core/buf.h"
 #include "core/config.h"
 #include "core/timeutil.h"
+#include "ml/service.h"
 #include "recog/recognize.h"
 #include "store/catalog.h"
 #include <dirent.h>
@@ -70,7 +71,15 @@ static int catalog_import(int argc, char **argv)
     recog_import_stats_t s = { 0 };
     char err[300];
     int rc = 0;
-    if (recog_import_products(st, NULL, file, opt(argc, argv, "--images"), g_config.data_dir, progress, report,
+    /* with CLIP weights, images (or, without one, the product's text) get CLIP embeddings too:
+     * an engine that is never queried carries the matcher */
+    ml_service_init();
+    recog_engine_t *e = ml_service_clip() ? recog_engine_new() : NULL;
+    if (e && recog_use_clip(e, ml_service_clip(), err, sizeof err) != 0) {
+        recog_engine_free(e);
+        e = NULL;
+    }
+    if (recog_import_products(st, e, file, opt(argc, argv, "--images"), g_config.data_dir, progress, report,
                               &tty, &s, err, sizeof err) != 0) {
         fprintf(stderr, "rodeo catalog: %s\n", err);
         rc = 1;
@@ -84,6 +93,8 @@ static int catalog_import(int argc, char **argv)
            s.rows, s.created, s.updated, s.failed, s.images, s.images_failed);
     if (prices) printf("; %ld prices (%ld new), %ld failed", s.prices, s.prices_appended, s.prices_failed);
     printf("\n");
+    recog_engine_free(e);
+    ml_service_shutdown();
     store_close(st);
     if (rc == 0 && (s.failed || s.images_failed || s.prices_failed)) rc = 1;
     return rc;
@@ -130,11 +141,14 @@ int cmd_catalog(int argc, char **argv)
 /* Loads the engine from the store (the catalog's stored vectors). */
 static recog_engine_t *load_engine(store_t *st)
 {
+    ml_service_init();    /* CLIP when its weights are configured, as the server does */
     recog_engine_t *e = recog_engine_new();
     char err[300] = "";
+    if (e && ml_service_clip() && recog_use_clip(e, ml_service_clip(), err, sizeof err) != 0) err[0] = '\0';
     if (!e || recog_engine_load(e, st, err, sizeof err) < 0) {
         fprintf(stderr, "rodeo: %s\n", err);
         recog_engine_free(e);
+        ml_service_shutdown();
         return NULL;
     }
     return e;
@@ -147,7 +161,7 @@ static json_t *recognize_file(store_t *st, recog_engine_t *e, const char *path, 
     int64_t t0 = time_now_us();
     vision_intake_options_t opt_in;
     vision_intake_options_default(&opt_in);
-    opt_in.input_size = 32;   /* the classic path needs no 224 tensor */
+    opt_in.input_size = recog_intake_size(e);   /* CLIP's tensor when it answers */
     vision_intake_t in;
     memset(&in, 0, sizeof in);
     json_t *r = NULL;
@@ -188,6 +202,7 @@ int cmd_recognize(int argc, char **argv)
         }
     }
     recog_engine_free(e);
+    if (e) ml_service_shutdown();
     store_close(st);
     return rc;
 }
@@ -310,6 +325,7 @@ int cmd_eval(int argc, char **argv)
     confusion_free(&cc);
     confusion_free(&bc);
     recog_engine_free(e);
+    ml_service_shutdown();
     store_close(st);
     return n ? 0 : 1;
 }

@@ -3,6 +3,7 @@
  * maps catalog image ids to slots for replacement. */
 #include "recog/engine.h"
 #include "recog/verify.h"
+#include "recog/clipmatch.h"
 #include "index/vindex.h"
 #include "core/buf.h"
 #include <math.h>
@@ -29,6 +30,7 @@ struct recog_engine {
     size_t    map_cap;
     char    **cats, **brands;
     size_t    ncats, nbrands;
+    struct recog_clip *clip;         /* CLIP matcher when loaded (owned) */
 };
 
 static size_t hash64(int64_t k) { uint64_t x = (uint64_t)k * 0x9E3779B97F4A7C15ULL; return (size_t)(x ^ (x >> 29)); }
@@ -95,6 +97,7 @@ recog_engine_t *recog_engine_new(void)
 void recog_engine_free(recog_engine_t *e)
 {
     if (!e) return;
+    recog_clip_free(e->clip);
     vindex_free(e->ix);
     for (size_t i = 0; i < e->nslots; i++) free(e->slots[i].tpl);
     for (size_t i = 0; i < e->ncats; i++) free(e->cats[i]);
@@ -163,6 +166,7 @@ void recog_engine_remove_product(recog_engine_t *e, int64_t product_id)
             e->live--;
         }
     pthread_rwlock_unlock(&e->lock);
+    if (e->clip) recog_clip_remove_product(e->clip, product_id);
 }
 
 int recog_engine_has_category(recog_engine_t *e, const char *category)
@@ -287,3 +291,11 @@ int recog_engine_query(recog_engine_t *e, const float *vec, const features_templ
     memcpy(out->matches, cand, sizeof *cand * (size_t)out->n_matches);
     return 0;
 }
+
+void recog_engine_set_clip(recog_engine_t *e, struct recog_clip *c)
+{
+    if (e->clip != c) recog_clip_free(e->clip);
+    e->clip = c;
+}
+
+struct recog_clip *recog_engine_clip(recog_engine_t *e) { return e ? e->clip : NULL; }

@@ -76,6 +76,13 @@ void recog_engine_remove_product(recog_engine_t *e, int64_t product_id);
 int recog_engine_query(recog_engine_t *e, const float *vec, const features_template_t *tpl,
                        const recog_query_t *q, recog_result_t *out);
 
+/* The CLIP matcher (recog/clipmatch.h) used alongside the classic features when CLIP is
+ * loaded: set takes ownership (freed with the engine; set before queries start); get
+ * returns NULL when classic features are all there is. */
+struct recog_clip;
+void recog_engine_set_clip(recog_engine_t *e, struct recog_clip *c);
+struct recog_clip *recog_engine_clip(recog_engine_t *e);
+
 /* Is this category / brand known to the engine (case-insensitive)? For filter checks. */
 int recog_engine_has_category(recog_engine_t *e, const char *category);
 int recog_engine_has_brand(recog_engine_t *e, const char *brand);

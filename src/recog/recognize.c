@@ -1,6 +1,7 @@
 /* recognize.c — engine loading from the store, the recognition response, catalog import
  * and the starter catalog (see recognize.h). */
 #include "recog/recognize.h"
+#include "recog/clipmatch.h"
 #include "blob/blob.h"
 #include "catalog/catalog.h"
 #include "core/buf.h"
@@ -91,6 +92,104 @@ static int on_template(void *ctx, int64_t image, int dim, const void *data, size
     return rc;
 }
 
+/* ---- CLIP entries ---- */
+
+typedef struct { loader_t *L; recog_clip_t *c; long images, texts; } cliploader_t;
+
+static label_t *find_label(loader_t *L, int64_t product)
+{
+    label_t lk = { product, NULL, NULL };
+    return L->nl ? bsearch(&lk, L->labels, L->nl, sizeof *L->labels, cmp_label) : NULL;
+}
+
+static int on_clip_image(void *ctx, int64_t image, int dim, const void *data, size_t len)
+{
+    cliploader_t *C = ctx;
+    if (dim != recog_clip_dim(C->c) || len != sizeof(float) * (size_t)dim || !C->L->ni) return 0;
+    imgmap_t key = { image, 0 }, *im = bsearch(&key, C->L->imgs, C->L->ni, sizeof *C->L->imgs, cmp_img);
+    label_t *lab = im ? find_label(C->L, im->product) : NULL;
+    if (!lab) return 0;     /* image or product deleted since */
+    float *v = xmalloc(len);
+    memcpy(v, data, len);
+    if (recog_clip_add(C->c, RECOG_CLIP_IMAGE, image, im->product, lab->category, lab->brand, v) == 0) C->images++;
+    free(v);
+    return 0;
+}
+
+static int on_clip_text(void *ctx, int64_t product, int dim, const void *data, size_t len)
+{
+    cliploader_t *C = ctx;
+    label_t *lab = find_label(C->L, product);
+    if (dim != recog_clip_dim(C->c) || len != sizeof(float) * (size_t)dim || !lab) return 0;
+    float *v = xmalloc(len);
+    memcpy(v, data, len);
+    if (recog_clip_add(C->c, RECOG_CLIP_TEXT, product, product, lab->category, lab->brand, v) == 0) C->texts++;
+    free(v);
+    return 0;
+}
+
+/* The text embedding of one product into the store and the matcher. 0 or -1. */
+static int clip_add_text(store_t *st, recog_clip_t *c, int64_t product, const char *brand, const char *model,
+                         const char *description, const char *category)
+{
+    char text[1024];
+    recog_clip_product_text(brand, model, description, text, sizeof text);
+    float *v = xmalloc(sizeof(float) * (size_t)recog_clip_dim(c));
+    int rc = -1;
+    if (recog_clip_embed_text(c, text, v) == 0 &&
+        store_vector_put(st, recog_clip_collection(c, RECOG_CLIP_TEXT), product, recog_clip_dim(c), v,
+                         sizeof(float) * (size_t)recog_clip_dim(c)) == STORE_OK)
+        rc = recog_clip_add(c, RECOG_CLIP_TEXT, product, product, category, brand, v);
+    free(v);
+    return rc;
+}
+
+int recog_product_text_refresh(store_t *st, recog_engine_t *e, int64_t product_id)
+{
+    recog_clip_t *c = recog_engine_clip(e);
+    if (!c || recog_clip_has_image(c, product_id)) return 0;
+    json_t *p = NULL;
+    if (store_product_get(st, product_id, false, &p) != STORE_OK) return -1;
+    int rc = clip_add_text(st, c, product_id, json_string_value(json_object_get(p, "brand")),
+                           json_string_value(json_object_get(p, "model")),
+                           json_string_value(json_object_get(p, "description")),
+                           json_string_value(json_object_get(p, "category")));
+    json_decref(p);
+    return rc;
+}
+
+/* CLIP entries from the store: image vectors, then text vectors of products without one; a
+ * product with neither (imageless, or its images imported before CLIP was configured) gets
+ * its text embedding now, stored so the next start finds it. */
+static int clip_load_entries(recog_clip_t *c, store_t *st, loader_t *L, char *err, size_t errlen)
+{
+    cliploader_t C = { L, c, 0, 0 };
+    if (store_vector_each(st, recog_clip_collection(c, RECOG_CLIP_IMAGE), on_clip_image, &C) != STORE_OK ||
+        store_vector_each(st, recog_clip_collection(c, RECOG_CLIP_TEXT), on_clip_text, &C) != STORE_OK) {
+        snprintf(err, errlen, "cannot read CLIP vectors from the store");
+        return -1;
+    }
+    long filled = 0, pending = 0;
+    for (size_t i = 0; i < L->nl; i++) {
+        int64_t id = L->labels[i].id;
+        if (recog_clip_has_image(c, id) || recog_clip_has_text(c, id)) continue;
+        json_t *p = NULL;
+        if (store_product_get(st, id, false, &p) != STORE_OK) continue;
+        if (clip_add_text(st, c, id, json_string_value(json_object_get(p, "brand")),
+                          json_string_value(json_object_get(p, "model")),
+                          json_string_value(json_object_get(p, "description")), L->labels[i].category) == 0)
+            filled++;
+        if (json_array_size(json_object_get(p, "image_urls"))) pending++;
+        json_decref(p);
+    }
+    log_info("recognition: CLIP %ld image and %ld text entries (%ld text embeddings computed now)", C.images,
+             C.texts + filled, filled);
+    if (pending)
+        log_warn("recognition: %ld products have images without CLIP embeddings (imported before CLIP was "
+                 "configured); they match by text until `rodeo catalog import` runs again (remote image URLs are never fetched)", pending);
+    return 0;
+}
+
 long recog_engine_load(recog_engine_t *e, store_t *st, char *err, size_t errlen)
 {
     loader_t L = { .e = e, .err = err, .errlen = errlen };
@@ -108,6 +207,7 @@ long recog_engine_load(recog_engine_t *e, store_t *st, char *err, size_t errlen)
         goto out;
     }
     rc = L.added;
+    if (recog_engine_clip(e) && clip_load_entries(recog_engine_clip(e), st, &L, err, errlen) != 0) rc = -1;
 out:
     for (size_t i = 0; i < L.nl; i++) { free(L.labels[i].category); free(L.labels[i].brand); }
     for (size_t i = 0; i < L.nv; i++) free(L.vecs[i].vec);
@@ -122,6 +222,38 @@ int recog_intake_features(const vision_intake_t *in, float *vec, features_templa
     const vision_image_t *t = &in->thumb;
     if (!t->px || t->c != 3) return -1;
     return features_compute_all(t->px, t->w, t->h, (size_t)t->w * 3, NULL, vec, tpl);
+}
+
+int recog_use_clip(recog_engine_t *e, const clip_model_t *m, char *err, size_t errlen)
+{
+    recog_clip_t *c = m ? recog_clip_new(m, err, errlen) : NULL;
+    if (!c) return -1;
+    recog_engine_set_clip(e, c);
+    return 0;
+}
+
+int recog_intake_size(recog_engine_t *e)
+{
+    recog_clip_t *c = recog_engine_clip(e);
+    return c ? recog_clip_image_size(c) : 32;
+}
+
+const char *recog_method(recog_engine_t *e)
+{
+    recog_clip_t *c = recog_engine_clip(e);
+    return c && recog_clip_count(c) ? "clip" : "classic";
+}
+
+int recog_has_category(recog_engine_t *e, const char *category)
+{
+    recog_clip_t *c = recog_engine_clip(e);
+    return recog_engine_has_category(e, category) || (c && recog_clip_has_category(c, category));
+}
+
+int recog_has_brand(recog_engine_t *e, const char *brand)
+{
+    recog_clip_t *c = recog_engine_clip(e);
+    return recog_engine_has_brand(e, brand) || (c && recog_clip_has_brand(c, brand));
 }
 
 /* ---- the response ---- */
@@ -164,18 +296,36 @@ json_t *recog_respond(store_t *st, recog_engine_t *e, const vision_intake_t *in,
     features_template_t *tpl = xmalloc(sizeof *tpl);
     recog_result_t *res = xmalloc(sizeof *res);
     json_t *out = NULL;
-    int64_t t0 = time_mono_us();
+    int64_t t0 = time_mono_us(), t1, t2;
+    recog_query_t q = { .top_k = o->top_k > 0 ? o->top_k : 5, .category = o->category, .brand = o->brand };
+    const char *method = "classic";
+    recog_clip_t *clip = recog_engine_clip(e);
+    float *emb = NULL;
+    /* CLIP when loaded, holding entries and given a tensor of its input size; any failure
+     * there falls back to the classic features, and "method" says which answered */
+    if (clip && recog_clip_count(clip) && in->tensor && in->tensor_size == recog_clip_image_size(clip)) {
+        emb = xmalloc(sizeof(float) * (size_t)recog_clip_dim(clip));
+        if (recog_clip_embed_image(clip, in->tensor, emb) == 0) {
+            t1 = time_mono_us();
+            if (recog_clip_query(clip, emb, &q, res) == 0) {
+                method = "clip";
+                t2 = time_mono_us();
+                goto respond;
+            }
+        }
+        log_warn("recognize: CLIP failed on this photo; classic features answer");
+    }
     if (recog_intake_features(in, vec, tpl) != 0) {
         snprintf(err, errlen, "the photo could not be described");
         goto done;
     }
-    int64_t t1 = time_mono_us();
-    recog_query_t q = { .top_k = o->top_k > 0 ? o->top_k : 5, .category = o->category, .brand = o->brand };
+    t1 = time_mono_us();
     if (recog_engine_query(e, vec, tpl, &q, res) != 0) {
         snprintf(err, errlen, "recognition failed");
         goto done;
     }
-    int64_t t2 = time_mono_us();
+    t2 = time_mono_us();
+respond:;
     json_t *matches = json_array();
     for (int i = 0; i < res->n_matches; i++) {
         json_t *p = NULL;
@@ -202,13 +352,14 @@ json_t *recog_respond(store_t *st, recog_engine_t *e, const vision_intake_t *in,
     int64_t t3 = time_mono_us();
     double total_ms = (double)(time_now_us() - started_us) / 1000.0;
     out = json_pack("{s:b, s:s, s:o, s:o, s:o, s:o, s:{s:f, s:f, s:f, s:f, s:f}}",
-                    "success", 1, "method", "classic",
+                    "success", 1, "method", method,
                     "category", labels_json(res->categories, res->n_categories, "category"),
                     "brand", labels_json(res->brands, res->n_brands, "brand"),
                     "matches", matches, "metadata", recog_metadata(in, total_ms),
                     "timings", "intake_ms", in->t.total_us / 1000.0, "features_ms", (t1 - t0) / 1000.0,
                     "search_ms", (t2 - t1) / 1000.0, "response_ms", (t3 - t2) / 1000.0, "total_ms", total_ms);
 done:
+    free(emb);
     free(tpl);
     free(res);
     return out;
@@ -228,12 +379,15 @@ static int import_image(store_t *st, recog_engine_t *e, blob_store_t *blobs, int
 {
     vision_intake_options_t opt;
     vision_intake_options_default(&opt);
-    opt.input_size = 32;   /* no model tensor needed here: keep the decode small */
+    recog_clip_t *clip = recog_engine_clip(e);
+    opt.input_size = clip ? recog_clip_image_size(clip) : 32;   /* classic alone needs no model tensor */
     vision_intake_t in;
     memset(&in, 0, sizeof in);
     int rc = -1;
     float *vec = xmalloc(sizeof(float) * FEATURES_DIM);
     features_template_t *tpl = xmalloc(sizeof *tpl);
+    float *cv = clip ? xmalloc(sizeof(float) * (size_t)recog_clip_dim(clip)) : NULL;
+    size_t clen = clip ? sizeof(float) * (size_t)recog_clip_dim(clip) : 0;
     if (vision_intake_file(path, &opt, &in) != 0) {
         snprintf(msg, msglen, "image %s: %s", p->image, in.error.message);
         goto out;
@@ -247,12 +401,27 @@ static int import_image(store_t *st, recog_engine_t *e, blob_store_t *blobs, int
         snprintf(msg, msglen, "image %s: too small to describe", p->image);
         goto out;
     }
+    /* every embedding is computed before the first write, so a failure leaves nothing behind */
+    if (clip && recog_clip_embed_image(clip, in.tensor, cv) != 0) {
+        snprintf(msg, msglen, "image %s: CLIP embedding failed", p->image);
+        goto out;
+    }
     int64_t image_id = 0;
     if (store_product_image_add(st, product_id, in.sha256, NULL, in.sha256, &image_id, NULL) != STORE_OK ||
         store_vector_put(st, RECOG_FEATURES_COLLECTION, image_id, FEATURES_DIM, vec, sizeof(float) * FEATURES_DIM) != STORE_OK ||
         store_vector_put(st, RECOG_TEMPLATES_COLLECTION, image_id, (int)sizeof *tpl, tpl, sizeof *tpl) != STORE_OK) {
         snprintf(msg, msglen, "image %s: the data store failed", p->image);
         goto out;
+    }
+    if (clip) {
+        if (store_vector_put(st, recog_clip_collection(clip, RECOG_CLIP_IMAGE), image_id, recog_clip_dim(clip), cv,
+                             clen) != STORE_OK) {
+            snprintf(msg, msglen, "image %s: the data store failed", p->image);
+            goto out;
+        }
+        /* the product has a photo now: its text stand-in is retired */
+        store_vector_delete(st, recog_clip_collection(clip, RECOG_CLIP_TEXT), product_id);
+        recog_clip_add(clip, RECOG_CLIP_IMAGE, image_id, product_id, p->category, p->brand, cv);
     }
     char eerr[200];
     if (e && recog_engine_add(e, image_id, product_id, p->category, p->brand, vec, tpl, eerr, sizeof eerr) != 0) {
@@ -262,6 +431,7 @@ static int import_image(store_t *st, recog_engine_t *e, blob_store_t *blobs, int
     rc = 0;
 out:
     vision_intake_free(&in);
+    free(cv);
     free(vec);
     free(tpl);
     return rc;
@@ -367,6 +537,13 @@ int recog_import_products(store_t *st, recog_engine_t *e, const char *path, cons
             } else if (p.image) {
                 /* remote images are recorded, not fetched: the server never downloads URLs */
                 store_product_image_add(st, id, NULL, p.image, NULL, NULL, NULL);
+            }
+            /* no CLIP image embedding: the product's text stands in, so a photo can find it */
+            recog_clip_t *clip = recog_engine_clip(e);
+            if (clip && !recog_clip_has_image(clip, id) &&
+                clip_add_text(st, clip, id, p.brand, p.model, p.description, p.category) != 0) {
+                snprintf(msg, sizeof msg, "line %ld: CLIP text embedding failed (product imported without it)", p.line);
+                if (report) report(ctx, msg);
             }
         }
         buf_free(&img);

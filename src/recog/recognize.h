@@ -4,10 +4,13 @@
  * `rodeo recognize`, `rodeo eval recognition` and POST /api/recognize-product, so the
  * command line prints exactly what the endpoint answers.
  *
- * Method: "classic" (features.h + verify.h). CLIP zero-shot is not wired in this build:
- * the response's "method" says which method produced it. */
+ * Method: "clip" when the engine has a CLIP matcher (recog_use_clip, clipmatch.h) holding
+ * entries and the intake made a tensor of its input size (recog_intake_size); otherwise, or
+ * when CLIP fails on a photo, "classic" (features.h + verify.h). The response's "method"
+ * says which produced it. */
 #ifndef RODEO_RECOG_RECOGNIZE_H
 #define RODEO_RECOG_RECOGNIZE_H
+#include "ml/clip.h"
 #include "recog/engine.h"
 #include "store/store.h"
 #include "vision/intake.h"
@@ -16,6 +19,23 @@
 
 /* Fills the engine from the store's catalog images. Returns images loaded, -1 on error. */
 long recog_engine_load(recog_engine_t *e, store_t *st, char *err, size_t errlen);
+
+/* Attaches a CLIP matcher over model m (borrowed; must outlive the engine) before loading:
+ * recog_engine_load then loads the CLIP vectors too, imports embed with CLIP, recog_respond
+ * answers with it. -1 (err) when m is NULL or has no text tower: the engine stays classic. */
+int recog_use_clip(recog_engine_t *e, const clip_model_t *m, char *err, size_t errlen);
+/* The intake's tensor side this engine needs (CLIP's input size, else a token 32). */
+int recog_intake_size(recog_engine_t *e);
+/* "clip" or "classic": what answers when CLIP does not fail on the photo. */
+const char *recog_method(recog_engine_t *e);
+/* Known filter values, over the classic images and the CLIP entries (case-insensitive). */
+int recog_has_category(recog_engine_t *e, const char *category);
+int recog_has_brand(recog_engine_t *e, const char *brand);
+
+/* After an admin create/update: a product without a CLIP image entry gets (again) the text
+ * embedding of "brand model: description", stored and searchable. 0 (also without CLIP),
+ * -1 when the store or the embedding fails. */
+int recog_product_text_refresh(store_t *st, recog_engine_t *e, int64_t product_id);
 
 /* Feature vector and template of an accepted intake (from its thumbnail). 0 or -1. */
 int recog_intake_features(const vision_intake_t *in, float *vec, features_template_t *tpl);
