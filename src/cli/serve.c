@@ -31,24 +31,30 @@ static int flag_int(const char *v, int lo, int hi, int *out)
     return 0;
 }
 
-/* `--role inference`: the models and the inference routes only (see api/inference.h). */
-static int serve_inference(int64_t t0, sigset_t *stop)
+/* The server settings both roles share, from g_config; tmpdir is created under the data dir. */
+static http_config_t http_config_from_env(char *tmpdir, size_t cap, kv_t *kv)
 {
-    char err[512] = "", tmpdir[1024];
-    api_inference_init(err, sizeof err);
-    kv_t *kv = kv_open(g_config.redis_url, err, sizeof err);
-    snprintf(tmpdir, sizeof tmpdir, "%s/tmp", g_config.data_dir);
+    snprintf(tmpdir, cap, "%s/tmp", g_config.data_dir);
     mkdir(g_config.data_dir, 0700);
     mkdir(tmpdir, 0700);
-    size_t nroutes;
-    const http_route_t *routes = api_inference_routes(&nroutes);
-    http_config_t hc = {
+    return (http_config_t){
         .host = g_config.host, .port = g_config.port, .threads = g_config.http_threads,
         .max_body_bytes = g_config.max_body_bytes, .max_upload_bytes = g_config.max_upload_bytes,
         .upload_tmp_dir = tmpdir, .timeout_s = g_config.request_timeout_s,
         .cors_origins = g_config.cors_origins, .trust_proxy = g_config.trust_proxy,
         .rate_limit = g_config.rate_limit_enabled && kv, .kv = kv,
     };
+}
+
+/* `--role inference`: the models and the inference routes only (see api/inference.h). */
+static int serve_inference(int64_t t0, sigset_t *stop)
+{
+    char err[512] = "", tmpdir[1024];
+    api_inference_init(err, sizeof err);
+    kv_t *kv = kv_open(g_config.redis_url, err, sizeof err);
+    size_t nroutes;
+    const http_route_t *routes = api_inference_routes(&nroutes);
+    http_config_t hc = http_config_from_env(tmpdir, sizeof tmpdir, kv);
     http_server_t *srv = kv ? http_server_start(&hc, routes, nroutes, err, sizeof err) : NULL;
     if (!srv) {
         fprintf(stderr, "rodeo serve: %s\n", err);
@@ -98,18 +104,10 @@ int cmd_serve(int argc, char **argv)
         return 1;
     }
     char tmpdir[1024];
-    snprintf(tmpdir, sizeof tmpdir, "%s/tmp", g_config.data_dir);
-    mkdir(tmpdir, 0700);
     size_t nroutes;
     const http_route_t *routes = api_routes(&nroutes);
-    http_config_t hc = {
-        .host = g_config.host, .port = g_config.port, .threads = g_config.http_threads,
-        .max_body_bytes = g_config.max_body_bytes, .max_upload_bytes = g_config.max_upload_bytes,
-        .upload_tmp_dir = tmpdir, .timeout_s = g_config.request_timeout_s,
-        .cors_origins = g_config.cors_origins, .trust_proxy = g_config.trust_proxy,
-        .rate_limit = g_config.rate_limit_enabled, .kv = g_api.kv,
-        .authenticate = api_authenticate, .auth_ud = NULL,
-    };
+    http_config_t hc = http_config_from_env(tmpdir, sizeof tmpdir, g_api.kv);
+    hc.authenticate = api_authenticate;
     http_server_t *srv = http_server_start(&hc, routes, nroutes, err, sizeof err);
     if (!srv) {
         fprintf(stderr, "rodeo serve: %s\n", err);

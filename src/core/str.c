@@ -35,6 +35,24 @@ bool str_to_bool(const char *s, bool *out)
 
 bool str_eq_ci(const char *a, const char *b) { return a && b && !strcasecmp(a, b); }
 
+bool str_list_contains(const char *list, const char *item, bool ignore_case)
+{
+    if (!list || !item || !*item) return false;
+    size_t n = strlen(item);
+    const char *p = list;
+    while (*p) {
+        while (*p == ' ' || *p == ',') p++;
+        const char *e = p;
+        while (*e && *e != ',') e++;
+        const char *t = e;
+        while (t > p && t[-1] == ' ') t--;
+        if ((size_t)(t - p) == n && !(ignore_case ? strncasecmp(p, item, n) : memcmp(p, item, n)))
+            return true;
+        p = e;
+    }
+    return false;
+}
+
 bool str_starts_with(const char *s, const char *prefix)
 {
     return strncmp(s, prefix, strlen(prefix)) == 0;

@@ -13,6 +13,9 @@ bool str_to_i64(const char *s, int64_t *out);
 bool str_to_bool(const char *s, bool *out);
 
 bool str_eq_ci(const char *a, const char *b);
+/* True when item is one of the entries of a comma-separated list (spaces around entries
+ * ignored), compared exactly or ignoring ASCII case. Used for CORS_ORIGINS, OPENAI_MODELS. */
+bool str_list_contains(const char *list, const char *item, bool ignore_case);
 bool str_starts_with(const char *s, const char *prefix);
 
 /* True when s[0..len) is well-formed UTF-8 (no overlongs, no surrogates, <= U+10FFFF). */

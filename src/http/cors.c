@@ -4,28 +4,13 @@
  *   "a,b,c"      the request's Origin is echoed only when listed, with credentials and
  *                Vary: Origin so caches keep per-origin copies.
  * Expose-Headers always lists the headers clients must read (X-Conversation-ID, ...). */
+#include "core/str.h"
 #include "http/internal.h"
 #include <string.h>
 #include <strings.h>
 
 #define EXPOSE "X-Conversation-ID, X-Request-Id, Retry-After, X-RateLimit-Limit, " \
                "X-RateLimit-Remaining, X-RateLimit-Reset"
-
-static bool origin_listed(const char *list, const char *origin)
-{
-    size_t olen = strlen(origin);
-    const char *p = list;
-    while (*p) {
-        while (*p == ' ' || *p == ',') p++;
-        const char *e = p;
-        while (*e && *e != ',') e++;
-        const char *t = e;
-        while (t > p && t[-1] == ' ') t--;
-        if ((size_t)(t - p) == olen && !strncasecmp(p, origin, olen)) return true;
-        p = e;
-    }
-    return false;
-}
 
 void cors_apply(http_server_t *srv, http_req_t *req, struct MHD_Response *r)
 {
@@ -36,7 +21,7 @@ void cors_apply(http_server_t *srv, http_req_t *req, struct MHD_Response *r)
     } else {
         MHD_add_response_header(r, "Vary", "Origin");
         const char *origin = http_req_header(req, "Origin");
-        if (origin && origin_listed(list, origin)) {
+        if (origin && str_list_contains(list, origin, true)) {
             MHD_add_response_header(r, "Access-Control-Allow-Origin", origin);
             MHD_add_response_header(r, "Access-Control-Allow-Credentials", "true");
         }

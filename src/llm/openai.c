@@ -1,5 +1,6 @@
 /* openai.c — the OpenAI wire format: request bodies, streamed chunk parsing, embeddings
  * responses, model allow-list. No I/O here except llm_embed's one synchronous call. */
+#include "core/str.h"
 #include "llm/llm.h"
 #include "core/buf.h"
 #include <curl/curl.h>
@@ -107,19 +108,7 @@ int llm_chunk_parse(const char *data, size_t len, llm_chunk_t *out, char *err, s
 
 int llm_model_allowed(const char *allow, const char *model)
 {
-    if (!allow || !model || !*model) return 0;
-    size_t ml = strlen(model);
-    const char *p = allow;
-    while (*p) {
-        while (*p == ' ' || *p == ',') p++;
-        const char *e = p;
-        while (*e && *e != ',') e++;
-        const char *t = e;
-        while (t > p && t[-1] == ' ') t--;
-        if ((size_t)(t - p) == ml && !memcmp(p, model, ml)) return 1;
-        p = e;
-    }
-    return 0;
+    return str_list_contains(allow, model, false);
 }
 
 int llm_embed_parse(const char *body, size_t len, float **vec, int *dim, char *err, size_t errlen)

@@ -117,3 +117,14 @@ TEST(core_time_iso8601)
     CHECK_STR(time_iso8601(1795560720123456LL, s, sizeof s), "2026-11-24T22:52:00.123456Z");
     CHECK(time_now_us() > 1700000000000000LL);
 }
+
+TEST(core_str_list_contains)
+{
+    CHECK(str_list_contains("a.example, https://B.example ,c", "https://b.example", true));
+    CHECK(!str_list_contains("a.example, https://B.example ,c", "https://b.example", false));
+    CHECK(str_list_contains("gpt-4o-mini,gpt-4o", "gpt-4o", false));
+    CHECK(!str_list_contains("gpt-4o-mini,gpt-4o", "gpt-4", false));
+    CHECK(!str_list_contains("gpt-4o-mini,gpt-4o", "gpt-4o-mini,gpt-4o", false));
+    CHECK(!str_list_contains(",, ,", "", false));
+    CHECK(!str_list_contains(NULL, "x", false));
+}
