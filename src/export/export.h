@@ -29,6 +29,13 @@ char *export_text(const json_t *conv, size_t *len);
 int export_pdf(const json_t *conv, const char *font, const char *bold, void **out, size_t *len,
                char *err, size_t errlen);
 
+/* Shared by both renderers. "2026-11-24T22:52:00.123456Z" -> date "2026-11-24", time
+ * "22:52:00"; returns 0 when malformed. */
+int export_split_iso(const char *iso, char date[11], char time[9]);
+/* A message's heading, "[HH:MM:SS] You:" or "[HH:MM:SS] RodeoAI:" ("--:--:--" without a
+ * time); returns 1 when the message is the user's. */
+int export_message_heading(const json_t *msg, char *out, size_t cap);
+
 /* "Content-Disposition" file name: rodeoai_chat_<id>.txt / .pdf written into out. */
 void export_filename(const json_t *conv, const char *ext, char *out, size_t cap);
 #endif

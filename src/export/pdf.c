@@ -12,8 +12,6 @@
 #include <string.h>
 #include <unistd.h>
 
-int export_split_iso(const char *iso, char date[11], char time[9]);
-
 #define PAGE_W 612.0f           /* US Letter in points */
 #define PAGE_H 792.0f
 #define MARGIN 54.0f
@@ -212,13 +210,9 @@ int export_pdf(const json_t *conv, const char *font, const char *bold, void **ou
     size_t i;
     json_t *m;
     json_array_foreach(json_object_get(conv, "messages"), i, m) {
-        const char *role = json_string_value(json_object_get(m, "role"));
         const char *content = json_string_value(json_object_get(m, "content"));
-        if (!export_split_iso(json_string_value(json_object_get(m, "created_at")), date, time))
-            strcpy(time, "--:--:--");
         char h[64];
-        int user = role && !strcmp(role, "user");
-        snprintf(h, sizeof h, "[%s] %s:", time, user ? "You" : "RodeoAI");
+        int user = export_message_heading(m, h, sizeof h);
         c.y -= 6;
         if (c.y - 3 * HEAD_SIZE * LEADING < MARGIN) new_page(&c);   /* keep heading with text */
         draw_line(&c, c.bold, HEAD_SIZE, h, user ? 0.15f : 0.55f, user ? 0.25f : 0.42f, user ? 0.45f : 0.10f);

@@ -4,8 +4,6 @@
 #include <stdio.h>
 #include <string.h>
 
-/* "2026-11-24T22:52:00.123456Z" -> date "2026-11-24", time "22:52:00"; 0 when malformed. */
-int export_split_iso(const char *iso, char date[11], char time[9]);
 int export_split_iso(const char *iso, char date[11], char time[9])
 {
     if (!iso || strlen(iso) < 19 || iso[4] != '-' || iso[7] != '-' || (iso[10] != 'T' && iso[10] != ' ') ||
@@ -14,6 +12,17 @@ int export_split_iso(const char *iso, char date[11], char time[9])
     memcpy(date, iso, 10); date[10] = 0;
     memcpy(time, iso + 11, 8); time[8] = 0;
     return 1;
+}
+
+int export_message_heading(const json_t *msg, char *out, size_t cap)
+{
+    char date[11], time[9];
+    const char *role = json_string_value(json_object_get(msg, "role"));
+    if (!export_split_iso(json_string_value(json_object_get(msg, "created_at")), date, time))
+        strcpy(time, "--:--:--");
+    int user = role && !strcmp(role, "user");
+    snprintf(out, cap, "[%s] %s:", time, user ? "You" : "RodeoAI");
+    return user;
 }
 
 void export_filename(const json_t *conv, const char *ext, char *out, size_t cap)
@@ -35,12 +44,10 @@ char *export_text(const json_t *conv, size_t *len)
     size_t i;
     json_t *m;
     json_array_foreach(json_object_get(conv, "messages"), i, m) {
-        const char *role = json_string_value(json_object_get(m, "role"));
         const char *content = json_string_value(json_object_get(m, "content"));
-        if (!export_split_iso(json_string_value(json_object_get(m, "created_at")), date, time))
-            strcpy(time, "--:--:--");
-        buf_printf(&b, "[%s] %s:\n%s\n\n", time, role && !strcmp(role, "user") ? "You" : "RodeoAI",
-                   content ? content : "");
+        char h[64];
+        export_message_heading(m, h, sizeof h);
+        buf_printf(&b, "%s\n%s\n\n", h, content ? content : "");
     }
     *len = b.len;
     if (!b.data) buf_puts(&b, "");

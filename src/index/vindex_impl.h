@@ -141,29 +141,9 @@ static inline size_t vindex_nslots(const vindex_t *v)
 {
     return __atomic_load_n(&v->n_slots, __ATOMIC_ACQUIRE);
 }
-/* The filter test, inline: low-selectivity filters are answered by scanning every slot, and
- * a function call per slot was most of that scan's cost. */
-static inline int vfilter_match(const vindex_filter_t *f, uint64_t id, const vindex_attrs_t *a)
-{
-    if (!f) return 1;
-    if (f->n_categories) {
-        size_t i = 0;
-        while (i < f->n_categories && f->categories[i] != a->category) i++;
-        if (i == f->n_categories) return 0;
-    }
-    if (f->n_brands) {
-        size_t i = 0;
-        while (i < f->n_brands && f->brands[i] != a->brand) i++;
-        if (i == f->n_brands) return 0;
-    }
-    if (f->has_price && !(a->price >= f->price_min && a->price <= f->price_max)) return 0;
-    if ((a->flags & f->flags_all) != f->flags_all) return 0;
-    if (a->flags & f->flags_none) return 0;
-    if (f->pred && !f->pred(id, a, f->pred_ctx)) return 0;
-    return 1;
-}
-
-/* The filter without its predicate (no id needed), for the dense attribute scan. */
+/* The filter tests are inline: low-selectivity filters are answered by scanning every slot,
+ * and a function call per slot was most of that scan's cost.
+ * The filter without its predicate (no id needed), for the dense attribute scan. */
 static inline int vfilter_match_attrs(const vindex_filter_t *f, const vindex_attrs_t *a)
 {
     if (f->n_categories) {
@@ -180,6 +160,14 @@ static inline int vfilter_match_attrs(const vindex_filter_t *f, const vindex_att
     if ((a->flags & f->flags_all) != f->flags_all) return 0;
     if (a->flags & f->flags_none) return 0;
     return 1;
+}
+
+/* The whole filter: attributes first (cheap), then the caller's predicate, which needs the id. */
+static inline int vfilter_match(const vindex_filter_t *f, uint64_t id, const vindex_attrs_t *a)
+{
+    if (!f) return 1;
+    if (!vfilter_match_attrs(f, a)) return 0;
+    return !f->pred || f->pred(id, a, f->pred_ctx);
 }
 
 static inline int vindex_slot_live(const vmeta_t *mt)
