@@ -7,6 +7,7 @@
  * memory manager's cap (a progressive JPEG keeps whole-image coefficient planes) and a
  * scan-count limit in the progress monitor (thousands of tiny scans burn CPU). */
 #include "vision/decode.h"
+#include "vision/jpeg_dc.h"
 #include <setjmp.h>
 #include <stdio.h>
 #include <jpeglib.h>
@@ -130,6 +131,21 @@ int vision_jpeg_decode(vision_decoder_t *dec, int min_side, int min_long, int or
     ci->scale_denom = (unsigned)d;
     int cmyk = ci->jpeg_color_space == JCS_CMYK || ci->jpeg_color_space == JCS_YCCK;
     ci->out_color_space = cmyk ? JCS_CMYK : JCS_RGB;
+    if (d == 8 && !cmyk && vision_jpeg_dc_enabled()) {
+        /* Our DC-only decoder for the 1/8 case; it declines anything unusual, and then
+         * libjpeg below decodes (or rejects) the file as before. */
+        int rc = vision_jpeg_dc_decode(ci, orientation, out);
+        if (rc == JPEG_DC_NOMEM) {
+            snprintf(st->msg, sizeof st->msg, "out of memory");
+            longjmp(st->jb, 1);
+        }
+        if (rc == JPEG_DC_OK) {
+            dec->scale_denom = d;
+            dec->decoded_width = (int)ci->output_width;
+            dec->decoded_height = (int)ci->output_height;
+            return 0;
+        }
+    }
     jpeg_start_decompress(ci);
     int w = (int)ci->output_width, h = (int)ci->output_height, swap = orientation >= 5;
     if (vision_image_alloc(out, swap ? h : w, swap ? w : h, 3) != 0) {

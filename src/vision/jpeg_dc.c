@@ -1,0 +1,653 @@
+/* jpeg_dc.c — 1/8-scale JPEG decoding that skips AC coefficients in bulk (see jpeg_dc.h).
+ *
+ * Why it is faster than libjpeg-turbo at the same job: at 1/8 a block whose component is
+ * decoded with the 1x1 IDCT needs only its DC value, but the position of the next block
+ * in the bit stream depends on every AC symbol in between. libjpeg resolves those symbols
+ * one by one (code lookup, then a separate drop of the magnitude bits). Here a table
+ * indexed by the next SKIP_BITS bits of the stream says how many bits the whole run of
+ * symbols that fits in those bits occupies (codes and magnitude bits together), how many
+ * coefficient positions they advance, and whether the run ends with end-of-block, so the
+ * usual photo block is skipped in a handful of lookups. Components that libjpeg decodes
+ * with the 2x2 IDCT (4:2:0 chroma) need real AC values; those use a table that yields a
+ * symbol and its value in one lookup.
+ *
+ * Exactness: every arithmetic step copies libjpeg-turbo 2.x (jdhuff.c decoding, JCOEF
+ * 16-bit coefficients, short quantisers, jidctred.c jpeg_idct_1x1/2x2, the range-limit
+ * table of jdmaster.c, jdcolor.c's YCbCr tables, replication upsampling since jdsample.c
+ * disables fancy upsampling when min_DCT_scaled_size is 1); the unit tests compare the
+ * output with libjpeg's own 1/8 decode pixel for pixel.
+ *
+ * Safety: the bit reader never reads past the end of the buffer; when it reaches a
+ * marker or the end it supplies zero bits (as libjpeg does) and counts them, and any
+ * block that used such bits, any invalid code, any unexpected marker makes the whole
+ * decode return JPEG_DC_STREAM so the caller hands the file to libjpeg instead. */
+#include "vision/jpeg_dc.h"
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define LOOK_BITS 12      /* code lookahead used to build the tables below */
+#define SKIP_BITS 12      /* multi-symbol AC skip table */
+#define DC_BITS 9         /* DC code + magnitude table */
+#define AC_BITS 10        /* AC code + value table (2x2 IDCT components) */
+
+/* One Huffman table in the forms this decoder uses. */
+typedef struct {
+    int32_t maxcode[18];          /* largest code of each length, -1 if none (jdhuff.c) */
+    int32_t valoff[18];           /* symbol index = code + valoff[length] */
+    uint8_t val[256];
+    int32_t *dc;                  /* [1<<DC_BITS] (diff << 8) | bits, 0 = slow path */
+    int32_t *ac;                  /* [1<<AC_BITS] (value << 16) | zflag<<12 | run<<8 | bits */
+    uint32_t *skip;               /* [1<<SKIP_BITS] bits | adv<<6 | prefix_adv<<14 | eob<<22 */
+    uint16_t *skip1;              /* [1<<SKIP_BITS] one symbol: bits | adv<<5 | eob<<10 */
+    uint16_t look[1 << LOOK_BITS];/* (length << 8) | symbol for codes of <= LOOK_BITS bits */
+} htab_t;
+
+#define AC_ZFLAG (1 << 12)        /* symbol with no magnitude bits: EOB (run < 15) or ZRL */
+#define SKIP_EOB (1u << 22)
+#define SKIP1_EOB (1u << 10)
+
+/* The bit reader: bits MSB-first in buf; nbits of them are valid (pad of those are the
+ * zero bits supplied after a marker or the end of the data). */
+typedef struct {
+    uint64_t buf;
+    int nbits, pad;
+    const uint8_t *p, *end;
+    int stop;                     /* 1 = p is at a marker's 0xFF, 2 = end of data */
+} bitreader_t;
+
+typedef struct {
+    int h, v;                     /* sampling factors (as laid out in the MCU) */
+    int ssize;                    /* libjpeg's DCT_scaled_size at 1/8: 1 or 2 */
+    int hf, vf;                   /* replication factors up to output resolution */
+    int16_t q[64];                /* quantiser, natural order, as libjpeg's short table */
+    htab_t *dct, *act;
+    uint32_t pred;                /* DC predictor; libjpeg's int, wrapping like it */
+    uint8_t *plane;               /* one MCU row of reduced samples */
+    int stride;                   /* samples per plane row */
+    int *xidx;                    /* output column -> plane column */
+} comp_t;
+
+/* libjpeg's jpeg_natural_order with its 16 guard entries (a corrupt run past 63 lands
+ * on coefficient 63, not outside the block). */
+static const uint8_t natural_order[64 + 16] = {
+    0, 1, 8, 16, 9, 2, 3, 10, 17, 24, 32, 25, 18, 11, 4, 5,
+    12, 19, 26, 33, 40, 48, 41, 34, 27, 20, 13, 6, 7, 14, 21, 28,
+    35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23, 30, 37, 44, 51,
+    58, 59, 52, 45, 38, 31, 39, 46, 53, 60, 61, 54, 47, 55, 62, 63,
+    63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63
+};
+
+/* ---- Huffman tables ---------------------------------------------------------------- */
+
+static int extend(int x, int s) { return s && x < (1 << (s - 1)) ? x - (1 << s) + 1 : x; }
+
+/* jpeg_make_d_derived_tbl's checks and canonical codes; -1 where libjpeg would fail. */
+static int htab_init(htab_t *t, const JHUFF_TBL *src, int is_dc)
+{
+    if (!src) return -1;
+    int p = 0, code = 0;
+    for (int l = 1; l <= 16; l++) {
+        p += src->bits[l];
+        if (p > 256) return -1;
+    }
+    int nsym = p;
+    memcpy(t->val, src->huffval, 256);
+    if (is_dc)
+        for (int i = 0; i < nsym; i++)
+            if (t->val[i] > 15) return -1;
+    memset(t->look, 0, sizeof t->look);
+    p = 0;
+    for (int l = 1; l <= 16; l++) {
+        /* libjpeg: the codes of each length must fit in it and not be all ones. */
+        if (src->bits[l] && code + src->bits[l] >= (1 << l)) return -1;
+        if (src->bits[l]) {
+            t->valoff[l] = p - code;
+            for (int n = src->bits[l]; n--; p++, code++)
+                if (l <= LOOK_BITS) {
+                    int shift = LOOK_BITS - l, base = code << shift;
+                    for (int f = 0; f < (1 << shift); f++)
+                        t->look[base | f] = (uint16_t)((l << 8) | t->val[p]);
+                }
+            t->maxcode[l] = code - 1;
+        } else {
+            t->maxcode[l] = -1;
+        }
+        code <<= 1;
+    }
+    t->maxcode[17] = 0x7FFFFFFF;
+    return 0;
+}
+
+static int htab_build_dc(htab_t *t)
+{
+    if (t->dc) return 0;
+    t->dc = calloc(1u << DC_BITS, sizeof *t->dc);
+    if (!t->dc) return -1;
+    for (int i = 0; i < (1 << DC_BITS); i++) {
+        int e = t->look[i << (LOOK_BITS - DC_BITS)], l = e >> 8, s = e & 15;
+        if (!e || l + s > DC_BITS) continue;
+        int extra = (i >> (DC_BITS - l - s)) & ((1 << s) - 1);
+        t->dc[i] = (int32_t)((uint32_t)extend(extra, s) << 8) | (l + s);
+    }
+    return 0;
+}
+
+static int htab_build_ac(htab_t *t)
+{
+    if (t->ac) return 0;
+    t->ac = calloc(1u << AC_BITS, sizeof *t->ac);
+    if (!t->ac) return -1;
+    for (int i = 0; i < (1 << AC_BITS); i++) {
+        int e = t->look[i << (LOOK_BITS - AC_BITS)], l = e >> 8, sym = e & 0xFF;
+        int r = sym >> 4, s = sym & 15;
+        if (!e || l + s > AC_BITS) continue;
+        if (!s) { t->ac[i] = AC_ZFLAG | (r << 8) | l; continue; }
+        int extra = (i >> (AC_BITS - l - s)) & ((1 << s) - 1);
+        t->ac[i] = (int32_t)((uint32_t)extend(extra, s) << 16) | (r << 8) | (l + s);
+    }
+    return 0;
+}
+
+/* The skip tables: for every SKIP_BITS-bit window, the run of whole symbols (codes plus
+ * magnitude bits) it contains, stopping after end-of-block or once 64 positions are
+ * passed. prefix_adv (positions advanced before the run's last symbol) lets the decoder
+ * check that the block had not already ended inside the run. */
+static int htab_build_skip(htab_t *t)
+{
+    if (t->skip) return 0;
+    t->skip = calloc(1u << SKIP_BITS, sizeof *t->skip);
+    t->skip1 = calloc(1u << SKIP_BITS, sizeof *t->skip1);
+    if (!t->skip || !t->skip1) return -1;
+    const unsigned mask = (1u << SKIP_BITS) - 1;
+    for (unsigned i = 0; i <= mask; i++) {
+        int o = 0, adv = 0, prefix = 0, eob = 0, count = 0;
+        while (o < SKIP_BITS) {
+            int e = t->look[((i << o) & mask) << (LOOK_BITS - SKIP_BITS)];
+            int l = e >> 8, sym = e & 0xFF, r = sym >> 4, s = sym & 15;
+            if (!e || o + l + s > SKIP_BITS) break;
+            if (count == 0)
+                t->skip1[i] = (uint16_t)((l + s) | ((s ? r + 1 : r == 15 ? 16 : 0) << 5) |
+                                         (!s && r != 15 ? SKIP1_EOB : 0));
+            o += l + s;
+            count++;
+            prefix = adv;
+            if (!s && r != 15) { eob = 1; break; }
+            adv += s ? r + 1 : 16;
+            if (adv >= 64) break;
+        }
+        if (count)
+            t->skip[i] = (uint32_t)o | (uint32_t)adv << 6 | (uint32_t)prefix << 14 |
+                         (eob ? SKIP_EOB : 0);
+    }
+    return 0;
+}
+
+static void htab_free(htab_t *t)
+{
+    if (!t) return;
+    free(t->dc);
+    free(t->ac);
+    free(t->skip);
+    free(t->skip1);
+    free(t);
+}
+
+/* ---- bit reader -------------------------------------------------------------------- */
+
+/* Tops the buffer up to at least 57 bits. Byte stuffing (FF 00, and FF FF .. 00 as
+ * libjpeg accepts it) is undone; at a marker or the end of the data, zero bits are
+ * supplied and counted in pad. The 8-byte fast path may leave bits of the next,
+ * not yet counted byte below nbits; they are the same bits the next refill ORs in. */
+static inline __attribute__((always_inline)) void refill(bitreader_t *br)
+{
+    while (br->nbits <= 56) {
+        if (br->stop) {
+            br->pad += 64 - br->nbits;
+            br->nbits = 64;
+            return;
+        }
+        if (br->end - br->p >= 8) {
+            uint64_t w;
+            memcpy(&w, br->p, 8);
+            uint64_t nw = ~w;   /* a 0xFF byte in w is a zero byte in nw */
+            if (!((nw - 0x0101010101010101ull) & ~nw & 0x8080808080808080ull)) {
+                w = __builtin_bswap64(w);
+                br->buf |= w >> br->nbits;
+                int take = (63 - br->nbits) >> 3;
+                br->p += take;
+                br->nbits += take << 3;
+                return;
+            }
+        }
+        if (br->p >= br->end) { br->stop = 2; continue; }
+        unsigned c = *br->p;
+        if (c == 0xFF) {
+            const uint8_t *q = br->p + 1;
+            while (q < br->end && *q == 0xFF) q++;
+            if (q >= br->end) { br->stop = 2; continue; }
+            if (*q != 0) { br->p = q - 1; br->stop = 1; continue; }
+            br->p = q + 1;
+        } else {
+            br->p++;
+        }
+        br->buf |= (uint64_t)c << (56 - br->nbits);
+        br->nbits += 8;
+    }
+}
+
+#define NEED(br) do { if ((br)->nbits < 32) refill(br); } while (0)
+
+static inline void drop(bitreader_t *br, int n)
+{
+    br->buf <<= n;
+    br->nbits -= n;
+}
+
+static inline int get_bits(bitreader_t *br, int n)
+{
+    if (!n) return 0;
+    int v = (int)(br->buf >> (64 - n));
+    drop(br, n);
+    return v;
+}
+
+/* jpeg_huff_decode: the canonical walk for codes longer than the tables; -1 = bad code.
+ * Needs >= 16 bits in the buffer. */
+static int slow_symbol(bitreader_t *br, const htab_t *t)
+{
+    int l = 1;
+    int32_t code = (int32_t)(br->buf >> 63);
+    while (code > t->maxcode[l]) {
+        if (++l > 16) return -1;
+        code = (int32_t)(br->buf >> (64 - l));
+    }
+    drop(br, l);
+    return t->val[(code + t->valoff[l]) & 0xFF];
+}
+
+/* DC difference; 0 on success. */
+static inline int decode_dc(bitreader_t *br, const htab_t *t, int *diff)
+{
+    NEED(br);
+    int32_t e = t->dc[br->buf >> (64 - DC_BITS)];
+    if (e & 0xFF) {
+        drop(br, e & 0xFF);
+        *diff = e >> 8;
+        return 0;
+    }
+    int s = slow_symbol(br, t);
+    if (s < 0) return -1;
+    *diff = extend(get_bits(br, s), s);
+    return 0;
+}
+
+/* Passes over the 63 AC coefficients of a block; 0 on success. The hot loop of the
+ * whole decoder: the bit buffer lives in locals (not behind br) so the lookup chain
+ * stays in registers, and the buffer is topped up only when fewer bits remain than one
+ * table step can consume. */
+static inline int skip_ac(bitreader_t *br, const htab_t *t)
+{
+    uint64_t buf = br->buf;
+    int nbits = br->nbits, k = 1, rc = 0;
+    for (;;) {
+        if (nbits < SKIP_BITS) {
+            br->buf = buf;
+            br->nbits = nbits;
+            refill(br);
+            buf = br->buf;
+            nbits = br->nbits;
+        }
+        uint32_t e = t->skip[buf >> (64 - SKIP_BITS)];
+        if (e && k + (int)((e >> 14) & 0xFF) < 64) {
+            buf <<= e & 63;
+            nbits -= e & 63;
+            if (e & SKIP_EOB) break;
+            k += (e >> 6) & 0xFF;
+        } else {
+            br->buf = buf;
+            br->nbits = nbits;
+            NEED(br);
+            unsigned e1 = t->skip1[br->buf >> (64 - SKIP_BITS)];
+            int eob = 0;
+            if (e1) {
+                drop(br, e1 & 31);
+                eob = (e1 & SKIP1_EOB) != 0;
+                k += (e1 >> 5) & 31;
+            } else {
+                int sym = slow_symbol(br, t);
+                if (sym < 0) { rc = -1; eob = 1; }
+                else {
+                    int r = sym >> 4, s = sym & 15;
+                    if (s) { drop(br, s); k += r + 1; }
+                    else if (r == 15) k += 16;
+                    else eob = 1;
+                }
+            }
+            buf = br->buf;
+            nbits = br->nbits;
+            if (eob) break;
+        }
+        if (k >= 64) break;
+    }
+    br->buf = buf;
+    br->nbits = nbits;
+    return rc;
+}
+
+/* Decodes a block's AC values into blk (zeroed by the caller), as decode_mcu does. */
+static inline int decode_ac(bitreader_t *br, const htab_t *t, int16_t *blk)
+{
+    for (int k = 1; k < 64; k++) {
+        NEED(br);
+        int32_t e = t->ac[br->buf >> (64 - AC_BITS)];
+        int r, s;
+        if (e & 0xFF) {
+            drop(br, e & 0xFF);
+            r = (e >> 8) & 15;
+            if (e & AC_ZFLAG) {
+                if (r != 15) return 0;
+                k += 15;
+                continue;
+            }
+            k += r;
+            blk[natural_order[k]] = (int16_t)(e >> 16);
+            continue;
+        }
+        int sym = slow_symbol(br, t);
+        if (sym < 0) return -1;
+        r = sym >> 4;
+        s = sym & 15;
+        if (s) {
+            k += r;
+            blk[natural_order[k]] = (int16_t)extend(get_bits(br, s), s);
+        } else {
+            if (r != 15) return 0;
+            k += 15;
+        }
+    }
+    return 0;
+}
+
+/* ---- reconstruction (jidctred.c, jdmaster.c, jdcolor.c) --------------------------- */
+
+/* IDCT_range_limit(): index (x & 1023) for a centred value x; -128..127 map to 0..255,
+ * larger values saturate, and out-of-range wraps exactly as libjpeg's table does. */
+static uint8_t idct_limit[1024];
+static int16_t cr_r[256], cb_b[256];
+static int32_t cr_g[256], cb_g[256];
+
+static void init_tables(void)
+{
+    for (int i = 0; i < 1024; i++)
+        idct_limit[i] = (uint8_t)(i < 128 ? i + 128 : i < 512 ? 255 : i < 896 ? 0 : i - 896);
+    for (int i = 0; i < 256; i++) {
+        int32_t x = i - 128;
+        cr_r[i] = (int16_t)((91881 * x + 32768) >> 16);    /* FIX(1.40200) */
+        cb_b[i] = (int16_t)((116130 * x + 32768) >> 16);   /* FIX(1.77200) */
+        cr_g[i] = -46802 * x;                              /* FIX(0.71414) */
+        cb_g[i] = -22554 * x + 32768;                      /* FIX(0.34414), ONE_HALF */
+    }
+}
+
+static inline uint8_t clamp255(int v) { return (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v); }
+
+/* jpeg_idct_1x1: DESCALE(dc * q, 3) through the range limit. */
+static inline uint8_t idct_1x1(int16_t dc, int16_t q)
+{
+    int v = (int)dc * (int)q;
+    return idct_limit[((v + 4) >> 3) & 1023];
+}
+
+/* jpeg_idct_2x2 (CONST_BITS 13, PASS1_BITS 2), out[0..1] and out[stride..stride+1]. */
+static void idct_2x2(const int16_t *in, const int16_t *q, uint8_t *out, int stride)
+{
+    int ws[16];
+    for (int c = 0; c < 8; c++) {
+        if (c == 2 || c == 4 || c == 6) continue;
+        const int16_t *ip = in + c;
+        const int16_t *qp = q + c;
+        if (!ip[8] && !ip[24] && !ip[40] && !ip[56]) {
+            int dc = (int)((uint32_t)(ip[0] * qp[0]) << 2);
+            ws[c] = dc;
+            ws[8 + c] = dc;
+            continue;
+        }
+        int64_t tmp10 = (int64_t)(ip[0] * qp[0]) * (1 << 15);
+        int64_t tmp0 = (int64_t)(ip[56] * qp[56]) * -5906 + (int64_t)(ip[40] * qp[40]) * 6967 +
+                       (int64_t)(ip[24] * qp[24]) * -10426 + (int64_t)(ip[8] * qp[8]) * 29692;
+        ws[c] = (int)((tmp10 + tmp0 + (1 << 12)) >> 13);
+        ws[8 + c] = (int)((tmp10 - tmp0 + (1 << 12)) >> 13);
+    }
+    for (int r = 0; r < 2; r++, out += stride) {
+        const int *w = ws + 8 * r;
+        if (!w[1] && !w[3] && !w[5] && !w[7]) {
+            uint8_t v = idct_limit[((w[0] + 16) >> 5) & 1023];
+            out[0] = out[1] = v;
+            continue;
+        }
+        int64_t tmp10 = (int64_t)w[0] * (1 << 15);
+        int64_t tmp0 = (int64_t)w[7] * -5906 + (int64_t)w[5] * 6967 +
+                       (int64_t)w[3] * -10426 + (int64_t)w[1] * 29692;
+        out[0] = idct_limit[(int)((tmp10 + tmp0 + (1 << 19)) >> 20) & 1023];
+        out[1] = idct_limit[(int)((tmp10 - tmp0 + (1 << 19)) >> 20) & 1023];
+    }
+}
+
+/* ---- the decoder ------------------------------------------------------------------- */
+
+typedef struct {
+    comp_t comp[3];
+    int ncomp;
+    htab_t *dc[NUM_HUFF_TBLS], *ac[NUM_HUFF_TBLS];
+    uint8_t *rgb;                 /* output rows of one MCU row, upright order */
+} ctx_t;
+
+static void ctx_free(ctx_t *c)
+{
+    for (int i = 0; i < NUM_HUFF_TBLS; i++) {
+        htab_free(c->dc[i]);
+        htab_free(c->ac[i]);
+    }
+    for (int i = 0; i < c->ncomp; i++) {
+        free(c->comp[i].plane);
+        free(c->comp[i].xidx);
+    }
+    free(c->rgb);
+}
+
+/* The table slot no of kind dc/ac, initialised on first use; NULL where libjpeg would
+ * refuse the table (or none is defined: libjpeg would then substitute the standard
+ * tables, which we leave to it). *oom set on allocation failure. */
+static htab_t *get_table(ctx_t *c, j_decompress_ptr ci, int is_dc, int no, int *oom)
+{
+    htab_t **slot = is_dc ? &c->dc[no] : &c->ac[no];
+    if (*slot) return *slot;
+    htab_t *t = calloc(1, sizeof *t);
+    if (!t) { *oom = 1; return NULL; }
+    if (htab_init(t, is_dc ? ci->dc_huff_tbl_ptrs[no] : ci->ac_huff_tbl_ptrs[no], is_dc) != 0) {
+        free(t);
+        return NULL;
+    }
+    *slot = t;
+    return t;
+}
+
+/* Sets up components and tables; JPEG_DC_OK or the reason not to go on. */
+static int setup(ctx_t *c, j_decompress_ptr ci, int out_w)
+{
+    if (ci->progressive_mode || ci->arith_code || ci->data_precision != 8) return JPEG_DC_UNSUPPORTED;
+    if (!((ci->num_components == 3 && ci->jpeg_color_space == JCS_YCbCr) ||
+          (ci->num_components == 1 && ci->jpeg_color_space == JCS_GRAYSCALE)))
+        return JPEG_DC_UNSUPPORTED;
+    if (ci->comps_in_scan != ci->num_components || ci->Ss != 0 || ci->Se != 63 || ci->Ah || ci->Al)
+        return JPEG_DC_UNSUPPORTED;
+    int blocks = 0, oom = 0;
+    c->ncomp = ci->num_components;
+    for (int s = 0; s < ci->comps_in_scan; s++) {
+        jpeg_component_info *ji = ci->cur_comp_info[s];
+        if (!ji || ji->component_index < 0 || ji->component_index >= c->ncomp) return JPEG_DC_UNSUPPORTED;
+        comp_t *cp = &c->comp[ji->component_index];
+        if (cp->dct) return JPEG_DC_UNSUPPORTED;          /* a component twice in the scan */
+        int single = ci->comps_in_scan == 1;
+        cp->h = single ? 1 : ji->h_samp_factor;
+        cp->v = single ? 1 : ji->v_samp_factor;
+        cp->ssize = single ? 1 : ji->DCT_scaled_size;
+        if (cp->ssize != 1 && cp->ssize != 2) return JPEG_DC_UNSUPPORTED;
+        int maxh = single ? 1 : ci->max_h_samp_factor, maxv = single ? 1 : ci->max_v_samp_factor;
+        if (maxh % (cp->h * cp->ssize) || maxv % (cp->v * cp->ssize)) return JPEG_DC_UNSUPPORTED;
+        cp->hf = maxh / (cp->h * cp->ssize);
+        cp->vf = maxv / (cp->v * cp->ssize);
+        blocks += cp->h * cp->v;
+        JQUANT_TBL *qt = ji->quant_tbl_no >= 0 && ji->quant_tbl_no < NUM_QUANT_TBLS
+                             ? ci->quant_tbl_ptrs[ji->quant_tbl_no] : NULL;
+        if (!qt || ji->dc_tbl_no < 0 || ji->dc_tbl_no >= NUM_HUFF_TBLS || ji->ac_tbl_no < 0 ||
+            ji->ac_tbl_no >= NUM_HUFF_TBLS)
+            return JPEG_DC_UNSUPPORTED;
+        for (int i = 0; i < 64; i++) cp->q[i] = (int16_t)qt->quantval[i];
+        cp->dct = get_table(c, ci, 1, ji->dc_tbl_no, &oom);
+        cp->act = get_table(c, ci, 0, ji->ac_tbl_no, &oom);
+        if (oom) return JPEG_DC_NOMEM;
+        if (!cp->dct || !cp->act) return JPEG_DC_UNSUPPORTED;
+        if (htab_build_dc(cp->dct) || (cp->ssize == 1 ? htab_build_skip(cp->act) : htab_build_ac(cp->act)))
+            return JPEG_DC_NOMEM;
+        int mcus = (int)((ci->image_width + 8 * maxh - 1) / (8 * maxh));
+        cp->stride = mcus * cp->h * cp->ssize;
+        cp->plane = malloc((size_t)cp->stride * cp->v * cp->ssize);
+        cp->xidx = malloc(sizeof(int) * (size_t)out_w);
+        if (!cp->plane || !cp->xidx) return JPEG_DC_NOMEM;
+        for (int x = 0; x < out_w; x++) cp->xidx[x] = x / cp->hf;
+    }
+    if (blocks > D_MAX_BLOCKS_IN_MCU) return JPEG_DC_UNSUPPORTED;
+    return JPEG_DC_OK;
+}
+
+/* One output row (plane row index ry within the MCU row) converted to RGB. */
+static void convert_row(const ctx_t *c, int ry, int w, uint8_t *dst)
+{
+    const comp_t *y = &c->comp[0];
+    const uint8_t *py = y->plane + (size_t)(ry / y->vf) * y->stride;
+    if (c->ncomp == 1) {
+        for (int x = 0; x < w; x++, dst += 3) dst[0] = dst[1] = dst[2] = py[x];
+        return;
+    }
+    const comp_t *b = &c->comp[1], *r = &c->comp[2];
+    const uint8_t *pb = b->plane + (size_t)(ry / b->vf) * b->stride;
+    const uint8_t *pr = r->plane + (size_t)(ry / r->vf) * r->stride;
+    for (int x = 0; x < w; x++, dst += 3) {
+        int Y = py[y->xidx[x]], cb = pb[b->xidx[x]], cr = pr[r->xidx[x]];
+        dst[0] = clamp255(Y + cr_r[cr]);
+        dst[1] = clamp255(Y + ((cb_g[cb] + cr_g[cr]) >> 16));
+        dst[2] = clamp255(Y + cb_b[cb]);
+    }
+}
+
+/* Decodes one block of component cp at plane position (bx, by) in blocks. */
+static inline int decode_block(bitreader_t *br, comp_t *cp, int bx, int by)
+{
+    int diff;
+    if (decode_dc(br, cp->dct, &diff)) return -1;
+    cp->pred += (uint32_t)diff;
+    int16_t dc = (int16_t)cp->pred;
+    if (cp->ssize == 1) {
+        cp->plane[(size_t)by * cp->stride + bx] = idct_1x1(dc, cp->q[0]);
+        return skip_ac(br, cp->act);
+    }
+    int16_t blk[64];
+    memset(blk, 0, sizeof blk);
+    blk[0] = dc;
+    if (decode_ac(br, cp->act, blk)) return -1;
+    idct_2x2(blk, cp->q, cp->plane + (size_t)by * 2 * cp->stride + bx * 2, cp->stride);
+    return 0;
+}
+
+/* Restart marker handling after an interval: drop the buffered bits, expect RSTn right
+ * where the data stopped. Anything else (extra bytes, another marker) is libjpeg's job. */
+static int restart(bitreader_t *br, comp_t *comp, int ncomp, int *rst_num)
+{
+    if (br->stop == 2 || br->end - br->p < 2 || br->p[0] != 0xFF ||
+        br->p[1] != 0xD0 + *rst_num)
+        return -1;
+    if (br->pad > br->nbits) return -1;       /* the interval used padding bits */
+    br->p += 2;
+    br->buf = 0;
+    br->nbits = br->pad = br->stop = 0;
+    *rst_num = (*rst_num + 1) & 7;
+    for (int i = 0; i < ncomp; i++) comp[i].pred = 0;
+    return 0;
+}
+
+static int decode_scan(ctx_t *c, j_decompress_ptr ci, int out_w, int out_h, int orientation,
+                       vision_image_t *out)
+{
+    int single = ci->comps_in_scan == 1;
+    int maxh = single ? 1 : ci->max_h_samp_factor, maxv = single ? 1 : ci->max_v_samp_factor;
+    int mcus = (int)((ci->image_width + 8 * maxh - 1) / (8 * maxh));
+    int rows = (int)((ci->image_height + 8 * maxv - 1) / (8 * maxv));
+    bitreader_t br = {0};
+    br.p = ci->src->next_input_byte;
+    br.end = br.p + ci->src->bytes_in_buffer;
+    unsigned interval = ci->restart_interval, togo = interval;
+    int rst_num = 0;
+    comp_t *order[4];
+    for (int s = 0; s < ci->comps_in_scan; s++) order[s] = &c->comp[ci->cur_comp_info[s]->component_index];
+    for (int my = 0; my < rows; my++) {
+        for (int mx = 0; mx < mcus; mx++) {
+            if (interval && togo == 0) {
+                if (restart(&br, c->comp, c->ncomp, &rst_num)) return JPEG_DC_STREAM;
+                togo = interval;
+            }
+            for (int s = 0; s < ci->comps_in_scan; s++) {
+                comp_t *cp = order[s];
+                for (int j = 0; j < cp->v; j++)
+                    for (int i = 0; i < cp->h; i++)
+                        if (decode_block(&br, cp, mx * cp->h + i, j)) return JPEG_DC_STREAM;
+            }
+            if (interval) togo--;
+        }
+        if (br.pad > br.nbits) return JPEG_DC_STREAM;   /* used bits past a marker/end */
+        int y0 = my * maxv, n = out_h - y0 < maxv ? out_h - y0 : maxv;
+        for (int r = 0; r < n; r++)
+            convert_row(c, r, out_w, orientation == 1 ? out->px + (size_t)(y0 + r) * out_w * 3
+                                                      : c->rgb + (size_t)r * out_w * 3);
+        if (orientation != 1) vision_image_place_rows(out, orientation, out_w, out_h, y0, c->rgb, n);
+    }
+    /* libjpeg stops reading at the last block without looking for EOI, but it would have
+     * warned (and intake rejected the file) had it needed to read past the data's end. */
+    if (br.stop == 2) return JPEG_DC_STREAM;
+    return JPEG_DC_OK;
+}
+
+static _Atomic int dc_enabled = 1;
+
+void vision_jpeg_dc_enable(int on) { dc_enabled = on ? 1 : 0; }
+int vision_jpeg_dc_enabled(void) { return dc_enabled; }
+
+int vision_jpeg_dc_decode(struct jpeg_decompress_struct *ci, int orientation, vision_image_t *out)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, init_tables);
+    if (ci->scale_num != 1 || ci->scale_denom != 8 || ci->out_color_space != JCS_RGB ||
+        ci->progressive_mode || ci->arith_code || !ci->src || !ci->src->next_input_byte)
+        return JPEG_DC_UNSUPPORTED;
+    jpeg_calc_output_dimensions(ci);
+    if (ci->min_DCT_scaled_size != 1) return JPEG_DC_UNSUPPORTED;
+    int w = (int)ci->output_width, h = (int)ci->output_height;
+    if (w <= 0 || h <= 0) return JPEG_DC_UNSUPPORTED;
+    ctx_t c;
+    memset(&c, 0, sizeof c);
+    int rc = setup(&c, ci, w);
+    if (rc == JPEG_DC_OK && orientation != 1) {
+        c.rgb = malloc((size_t)w * 3 * 4);
+        if (!c.rgb) rc = JPEG_DC_NOMEM;
+    }
+    if (rc == JPEG_DC_OK) {
+        int swap = orientation >= 5 && orientation <= 8;
+        if (vision_image_alloc(out, swap ? h : w, swap ? w : h, 3) != 0) rc = JPEG_DC_NOMEM;
+        else rc = decode_scan(&c, ci, w, h, orientation, out);
+        if (rc != JPEG_DC_OK) vision_image_free(out);
+    }
+    ctx_free(&c);
+    return rc;
+}
