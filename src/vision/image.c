@@ -369,13 +369,18 @@ int vision_image_orient(vision_image_t *im, int orientation)
     return 0;
 }
 
+/* Vectorised by GCC at -O3 (stride-3 loads become shuffles); a per-intake pass over the
+ * whole reduced decode for the pHash. */
+HOT static void gray_row(const uint8_t *restrict p, uint8_t *restrict out, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        out[i] = (uint8_t)((p[3 * i] * 19595 + p[3 * i + 1] * 38470 + p[3 * i + 2] * 7471 + 0x8000) >> 16);
+}
+
 int vision_image_to_gray(const vision_image_t *src, vision_image_t *dst)
 {
     if (!src->px || src->c != 3 || vision_image_alloc(dst, src->w, src->h, 1) != 0) return -1;
-    size_t n = (size_t)src->w * src->h;
-    const uint8_t *p = src->px;
-    for (size_t i = 0; i < n; i++, p += 3)
-        dst->px[i] = (uint8_t)((p[0] * 19595 + p[1] * 38470 + p[2] * 7471 + 0x8000) >> 16);
+    gray_row(src->px, dst->px, (size_t)src->w * src->h);
     return 0;
 }
 

@@ -270,13 +270,14 @@ static int slow_symbol(bitreader_t *br, const htab_t *t)
 /* DC difference; 0 on success. */
 static inline int decode_dc(bitreader_t *br, const htab_t *t, int *diff)
 {
-    NEED(br);
+    if (br->nbits < DC_BITS) refill(br);
     int32_t e = t->dc[br->buf >> (64 - DC_BITS)];
     if (e & 0xFF) {
         drop(br, e & 0xFF);
         *diff = e >> 8;
         return 0;
     }
+    NEED(br);
     int s = slow_symbol(br, t);
     if (s < 0) return -1;
     *diff = extend(get_bits(br, s), s);
@@ -336,38 +337,63 @@ static inline int skip_ac(bitreader_t *br, const htab_t *t)
     return rc;
 }
 
-/* Decodes a block's AC values into blk (zeroed by the caller), as decode_mcu does. */
-static inline int decode_ac(bitreader_t *br, const htab_t *t, int16_t *blk)
+/* Decodes a block's AC values into blk (zeroed by the caller), as decode_mcu does, and
+ * returns in *used whether any coefficient the 2x2 IDCT reads (rows and columns 0, 1,
+ * 3, 5, 7, DC aside) is non-zero; 0 on success. Bit buffer in locals as in skip_ac. */
+#define IDCT2_USED 0xAB00AB00AB00ABAAull  /* bit r*8+c for r, c in {0,1,3,5,7}, not 0 */
+static inline int decode_ac(bitreader_t *br, const htab_t *t, int16_t *blk, int *used)
 {
+    uint64_t buf = br->buf, nz = 0;
+    int nbits = br->nbits, rc = 0;
     for (int k = 1; k < 64; k++) {
-        NEED(br);
-        int32_t e = t->ac[br->buf >> (64 - AC_BITS)];
-        int r, s;
+        if (nbits < AC_BITS) {
+            br->buf = buf;
+            br->nbits = nbits;
+            refill(br);
+            buf = br->buf;
+            nbits = br->nbits;
+        }
+        int32_t e = t->ac[buf >> (64 - AC_BITS)];
         if (e & 0xFF) {
-            drop(br, e & 0xFF);
-            r = (e >> 8) & 15;
+            buf <<= e & 0xFF;
+            nbits -= e & 0xFF;
+            int r = (e >> 8) & 15;
             if (e & AC_ZFLAG) {
-                if (r != 15) return 0;
+                if (r != 15) break;
                 k += 15;
                 continue;
             }
             k += r;
-            blk[natural_order[k]] = (int16_t)(e >> 16);
+            int pos = natural_order[k];
+            blk[pos] = (int16_t)(e >> 16);
+            nz |= 1ull << pos;
             continue;
         }
+        br->buf = buf;
+        br->nbits = nbits;
+        NEED(br);
         int sym = slow_symbol(br, t);
-        if (sym < 0) return -1;
-        r = sym >> 4;
-        s = sym & 15;
+        if (sym < 0) { rc = -1; break; }
+        int r = sym >> 4, s = sym & 15;
         if (s) {
             k += r;
-            blk[natural_order[k]] = (int16_t)extend(get_bits(br, s), s);
+            int pos = natural_order[k];
+            blk[pos] = (int16_t)extend(get_bits(br, s), s);
+            nz |= blk[pos] ? 1ull << pos : 0;
+        } else if (r != 15) {
+            buf = br->buf;
+            nbits = br->nbits;
+            break;
         } else {
-            if (r != 15) return 0;
             k += 15;
         }
+        buf = br->buf;
+        nbits = br->nbits;
     }
-    return 0;
+    br->buf = buf;
+    br->nbits = nbits;
+    *used = (nz & IDCT2_USED) != 0;
+    return rc;
 }
 
 /* ---- reconstruction (jidctred.c, jdmaster.c, jdcolor.c) --------------------------- */
@@ -400,36 +426,27 @@ static inline uint8_t idct_1x1(int16_t dc, int16_t q)
     return idct_limit[((v + 4) >> 3) & 1023];
 }
 
-/* jpeg_idct_2x2 (CONST_BITS 13, PASS1_BITS 2), out[0..1] and out[stride..stride+1]. */
+/* jpeg_idct_2x2 (CONST_BITS 13, PASS1_BITS 2), out[0..1] and out[stride..stride+1].
+ * libjpeg skips the odd-part arithmetic for all-zero columns and rows; the full
+ * formula gives the same numbers there (the odd part is 0 and the even part's
+ * rounding term falls away), so it is computed without those unpredictable branches. */
 static void idct_2x2(const int16_t *in, const int16_t *q, uint8_t *out, int stride)
 {
-    int ws[16];
-    for (int c = 0; c < 8; c++) {
-        if (c == 2 || c == 4 || c == 6) continue;
-        const int16_t *ip = in + c;
-        const int16_t *qp = q + c;
-        if (!ip[8] && !ip[24] && !ip[40] && !ip[56]) {
-            int dc = (int)((uint32_t)(ip[0] * qp[0]) << 2);
-            ws[c] = dc;
-            ws[8 + c] = dc;
-            continue;
-        }
+    static const int cols[5] = {0, 1, 3, 5, 7};
+    int64_t ws[2][5];
+    for (int i = 0; i < 5; i++) {
+        const int16_t *ip = in + cols[i], *qp = q + cols[i];
         int64_t tmp10 = (int64_t)(ip[0] * qp[0]) * (1 << 15);
         int64_t tmp0 = (int64_t)(ip[56] * qp[56]) * -5906 + (int64_t)(ip[40] * qp[40]) * 6967 +
                        (int64_t)(ip[24] * qp[24]) * -10426 + (int64_t)(ip[8] * qp[8]) * 29692;
-        ws[c] = (int)((tmp10 + tmp0 + (1 << 12)) >> 13);
-        ws[8 + c] = (int)((tmp10 - tmp0 + (1 << 12)) >> 13);
+        /* libjpeg stores pass-1 results in an int workspace. */
+        ws[0][i] = (int)((tmp10 + tmp0 + (1 << 12)) >> 13);
+        ws[1][i] = (int)((tmp10 - tmp0 + (1 << 12)) >> 13);
     }
     for (int r = 0; r < 2; r++, out += stride) {
-        const int *w = ws + 8 * r;
-        if (!w[1] && !w[3] && !w[5] && !w[7]) {
-            uint8_t v = idct_limit[((w[0] + 16) >> 5) & 1023];
-            out[0] = out[1] = v;
-            continue;
-        }
-        int64_t tmp10 = (int64_t)w[0] * (1 << 15);
-        int64_t tmp0 = (int64_t)w[7] * -5906 + (int64_t)w[5] * 6967 +
-                       (int64_t)w[3] * -10426 + (int64_t)w[1] * 29692;
+        const int64_t *w = ws[r];
+        int64_t tmp10 = w[0] * (1 << 15);
+        int64_t tmp0 = w[4] * -5906 + w[3] * 6967 + w[2] * -10426 + w[1] * 29692;
         out[0] = idct_limit[(int)((tmp10 + tmp0 + (1 << 19)) >> 20) & 1023];
         out[1] = idct_limit[(int)((tmp10 - tmp0 + (1 << 19)) >> 20) & 1023];
     }
@@ -555,10 +572,19 @@ static inline int decode_block(bitreader_t *br, comp_t *cp, int bx, int by)
         return skip_ac(br, cp->act);
     }
     int16_t blk[64];
+    int used;
     memset(blk, 0, sizeof blk);
     blk[0] = dc;
-    if (decode_ac(br, cp->act, blk)) return -1;
-    idct_2x2(blk, cp->q, cp->plane + (size_t)by * 2 * cp->stride + bx * 2, cp->stride);
+    if (decode_ac(br, cp->act, blk, &used)) return -1;
+    uint8_t *o = cp->plane + (size_t)by * 2 * cp->stride + bx * 2;
+    if (used) {
+        idct_2x2(blk, cp->q, o, cp->stride);
+    } else {
+        /* What jpeg_idct_2x2 computes when every coefficient it reads but DC is zero. */
+        int ws = (int)((uint32_t)(dc * cp->q[0]) << 2);
+        o[0] = o[1] = o[cp->stride] = o[cp->stride + 1] =
+            idct_limit[(int)(((int64_t)ws + 16) >> 5) & 1023];
+    }
     return 0;
 }
 
