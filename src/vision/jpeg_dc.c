@@ -253,12 +253,19 @@ static inline int get_bits(bitreader_t *br, int n)
     return v;
 }
 
-/* jpeg_huff_decode: the canonical walk for codes longer than the tables; -1 = bad code.
- * Needs >= 16 bits in the buffer. */
+/* One symbol whose code and magnitude bits do not fit the fast tables: the code from the
+ * lookahead table, or jpeg_huff_decode's canonical walk for codes longer than
+ * LOOK_BITS (no shorter code matched, so its walk would reach that length too);
+ * -1 = bad code. Needs >= 16 bits in the buffer. */
 static int slow_symbol(bitreader_t *br, const htab_t *t)
 {
-    int l = 1;
-    int32_t code = (int32_t)(br->buf >> 63);
+    unsigned e = t->look[br->buf >> (64 - LOOK_BITS)];
+    if (e) {
+        drop(br, (int)(e >> 8));
+        return (int)(e & 0xFF);
+    }
+    int l = LOOK_BITS + 1;
+    int32_t code = (int32_t)(br->buf >> (64 - l));
     while (code > t->maxcode[l]) {
         if (++l > 16) return -1;
         code = (int32_t)(br->buf >> (64 - l));
