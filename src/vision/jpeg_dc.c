@@ -28,7 +28,7 @@
 #include <string.h>
 
 #define LOOK_BITS 12      /* code lookahead used to build the tables below */
-#define SKIP_BITS 12      /* multi-symbol AC skip table */
+#define SKIP_BITS 14      /* multi-symbol AC skip table (16-bit entries: 32 KiB) */
 #define DC_BITS 9         /* DC code + magnitude table */
 #define AC_BITS 10        /* AC code + value table (2x2 IDCT components) */
 
@@ -39,14 +39,12 @@ typedef struct {
     uint8_t val[256];
     int32_t *dc;                  /* [1<<DC_BITS] (diff << 8) | bits, 0 = slow path */
     int32_t *ac;                  /* [1<<AC_BITS] (value << 16) | zflag<<12 | run<<8 | bits */
-    uint32_t *skip;               /* [1<<SKIP_BITS] bits | adv<<6 | prefix_adv<<14 | eob<<22 */
-    uint16_t *skip1;              /* [1<<SKIP_BITS] one symbol: bits | adv<<5 | eob<<10 */
+    uint16_t *skip;               /* [1<<SKIP_BITS] bits | eob<<4 | adv<<5 | last_adv<<11 */
     uint16_t look[1 << LOOK_BITS];/* (length << 8) | symbol for codes of <= LOOK_BITS bits */
 } htab_t;
 
 #define AC_ZFLAG (1 << 12)        /* symbol with no magnitude bits: EOB (run < 15) or ZRL */
-#define SKIP_EOB (1u << 22)
-#define SKIP1_EOB (1u << 10)
+#define SKIP_EOB (1u << 4)
 
 /* The bit reader: bits MSB-first in buf; nbits of them are valid (pad of those are the
  * zero bits supplied after a marker or the end of the data). */
@@ -150,36 +148,35 @@ static int htab_build_ac(htab_t *t)
     return 0;
 }
 
-/* The skip tables: for every SKIP_BITS-bit window, the run of whole symbols (codes plus
- * magnitude bits) it contains, stopping after end-of-block or once 64 positions are
- * passed. prefix_adv (positions advanced before the run's last symbol) lets the decoder
- * check that the block had not already ended inside the run. */
+/* The skip table: for every SKIP_BITS-bit window, the run of whole symbols (codes plus
+ * magnitude bits) it contains, stopping after end-of-block and before the positions
+ * passed would reach 64. last_adv (the positions the run's last symbol advances; 0 when
+ * it is end-of-block) lets the decoder check that the block had not already ended
+ * before that symbol. Codes are found with the LOOK_BITS lookahead, so a code longer
+ * than that ends a run (the decoder's slow path takes it). */
 static int htab_build_skip(htab_t *t)
 {
     if (t->skip) return 0;
     t->skip = calloc(1u << SKIP_BITS, sizeof *t->skip);
-    t->skip1 = calloc(1u << SKIP_BITS, sizeof *t->skip1);
-    if (!t->skip || !t->skip1) return -1;
+    if (!t->skip) return -1;
     const unsigned mask = (1u << SKIP_BITS) - 1;
     for (unsigned i = 0; i <= mask; i++) {
-        int o = 0, adv = 0, prefix = 0, eob = 0, count = 0;
+        int o = 0, adv = 0, last = 0, eob = 0;
         while (o < SKIP_BITS) {
-            int e = t->look[((i << o) & mask) << (LOOK_BITS - SKIP_BITS)];
+            unsigned win = (i << o) & mask;
+            int e = SKIP_BITS >= LOOK_BITS ? t->look[win >> (SKIP_BITS - LOOK_BITS)]
+                                           : t->look[win << (LOOK_BITS - SKIP_BITS)];
             int l = e >> 8, sym = e & 0xFF, r = sym >> 4, s = sym & 15;
             if (!e || o + l + s > SKIP_BITS) break;
-            if (count == 0)
-                t->skip1[i] = (uint16_t)((l + s) | ((s ? r + 1 : r == 15 ? 16 : 0) << 5) |
-                                         (!s && r != 15 ? SKIP1_EOB : 0));
+            if (!s && r != 15) { o += l; eob = 1; last = 0; break; }
+            int a = s ? r + 1 : 16;
+            if (adv + a > 63) break;
             o += l + s;
-            count++;
-            prefix = adv;
-            if (!s && r != 15) { eob = 1; break; }
-            adv += s ? r + 1 : 16;
-            if (adv >= 64) break;
+            adv += a;
+            last = a;
         }
-        if (count)
-            t->skip[i] = (uint32_t)o | (uint32_t)adv << 6 | (uint32_t)prefix << 14 |
-                         (eob ? SKIP_EOB : 0);
+        if (o)
+            t->skip[i] = (uint16_t)(o | (eob ? SKIP_EOB : 0) | adv << 5 | last << 11);
     }
     return 0;
 }
@@ -190,7 +187,6 @@ static void htab_free(htab_t *t)
     free(t->dc);
     free(t->ac);
     free(t->skip);
-    free(t->skip1);
     free(t);
 }
 
@@ -307,31 +303,24 @@ static inline int skip_ac(bitreader_t *br, const htab_t *t)
             buf = br->buf;
             nbits = br->nbits;
         }
-        uint32_t e = t->skip[buf >> (64 - SKIP_BITS)];
-        if (e && k + (int)((e >> 14) & 0xFF) < 64) {
-            buf <<= e & 63;
-            nbits -= e & 63;
+        unsigned e = t->skip[buf >> (64 - SKIP_BITS)];
+        int adv = (int)(e >> 5) & 63;
+        if (e && k + adv - (int)(e >> 11) < 64) {
+            buf <<= e & 15;
+            nbits -= (int)(e & 15);
             if (e & SKIP_EOB) break;
-            k += (e >> 6) & 0xFF;
+            k += adv;
         } else {
             br->buf = buf;
             br->nbits = nbits;
             NEED(br);
-            unsigned e1 = t->skip1[br->buf >> (64 - SKIP_BITS)];
-            int eob = 0;
-            if (e1) {
-                drop(br, e1 & 31);
-                eob = (e1 & SKIP1_EOB) != 0;
-                k += (e1 >> 5) & 31;
-            } else {
-                int sym = slow_symbol(br, t);
-                if (sym < 0) { rc = -1; eob = 1; }
-                else {
-                    int r = sym >> 4, s = sym & 15;
-                    if (s) { drop(br, s); k += r + 1; }
-                    else if (r == 15) k += 16;
-                    else eob = 1;
-                }
+            int sym = slow_symbol(br, t), eob = 0;
+            if (sym < 0) { rc = -1; eob = 1; }
+            else {
+                int r = sym >> 4, s = sym & 15;
+                if (s) { drop(br, s); k += r + 1; }
+                else if (r == 15) k += 16;
+                else eob = 1;
             }
             buf = br->buf;
             nbits = br->nbits;
