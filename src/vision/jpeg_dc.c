@@ -52,6 +52,7 @@ typedef struct {
     uint64_t buf;
     int nbits, pad;
     const uint8_t *p, *end;
+    const uint8_t *ff;            /* next 0xFF at or after p, or end */
     int stop;                     /* 1 = p is at a marker's 0xFF, 2 = end of data */
 } bitreader_t;
 
@@ -192,30 +193,23 @@ static void htab_free(htab_t *t)
 
 /* ---- bit reader -------------------------------------------------------------------- */
 
-/* Tops the buffer up to at least 57 bits. Byte stuffing (FF 00, and FF FF .. 00 as
- * libjpeg accepts it) is undone; at a marker or the end of the data, zero bits are
- * supplied and counted in pad. The 8-byte fast path may leave bits of the next,
- * not yet counted byte below nbits; they are the same bits the next refill ORs in. */
-static inline __attribute__((always_inline)) void refill(bitreader_t *br)
+/* The next 0xFF at or after p (or end): bytes before it need no unstuffing. */
+static const uint8_t *next_ff(const uint8_t *p, const uint8_t *end)
+{
+    const uint8_t *q = p < end ? memchr(p, 0xFF, (size_t)(end - p)) : NULL;
+    return q ? q : end;
+}
+
+/* Byte at a time, near a 0xFF or the end: undoes byte stuffing (FF 00, and FF FF .. 00
+ * as libjpeg accepts it); at a marker or the end of the data, supplies zero bits and
+ * counts them in pad. */
+static __attribute__((noinline)) void refill_slow(bitreader_t *br)
 {
     while (br->nbits <= 56) {
         if (br->stop) {
             br->pad += 64 - br->nbits;
             br->nbits = 64;
-            return;
-        }
-        if (br->end - br->p >= 8) {
-            uint64_t w;
-            memcpy(&w, br->p, 8);
-            uint64_t nw = ~w;   /* a 0xFF byte in w is a zero byte in nw */
-            if (!((nw - 0x0101010101010101ull) & ~nw & 0x8080808080808080ull)) {
-                w = __builtin_bswap64(w);
-                br->buf |= w >> br->nbits;
-                int take = (63 - br->nbits) >> 3;
-                br->p += take;
-                br->nbits += take << 3;
-                return;
-            }
+            break;
         }
         if (br->p >= br->end) { br->stop = 2; continue; }
         unsigned c = *br->p;
@@ -231,6 +225,25 @@ static inline __attribute__((always_inline)) void refill(bitreader_t *br)
         br->buf |= (uint64_t)c << (56 - br->nbits);
         br->nbits += 8;
     }
+    if (br->ff < br->p) br->ff = next_ff(br->p, br->end);
+}
+
+/* Tops the buffer up to at least 57 bits. The fast path loads 8 bytes when none of them
+ * is 0xFF (br->ff, found with memchr, says how far that holds); it may leave bits of
+ * the next, not yet counted byte below nbits, the same bits the next refill ORs in. */
+static inline __attribute__((always_inline)) void refill(bitreader_t *br)
+{
+    if (br->ff - br->p >= 8) {
+        uint64_t w;
+        memcpy(&w, br->p, 8);
+        w = __builtin_bswap64(w);
+        br->buf |= w >> br->nbits;
+        int take = (63 - br->nbits) >> 3;
+        br->p += take;
+        br->nbits += take << 3;
+        return;
+    }
+    refill_slow(br);
 }
 
 #define NEED(br) do { if ((br)->nbits < 32) refill(br); } while (0)
@@ -593,6 +606,7 @@ static int restart(bitreader_t *br, comp_t *comp, int ncomp, int *rst_num)
         return -1;
     if (br->pad > br->nbits) return -1;       /* the interval used padding bits */
     br->p += 2;
+    br->ff = next_ff(br->p, br->end);
     br->buf = 0;
     br->nbits = br->pad = br->stop = 0;
     *rst_num = (*rst_num + 1) & 7;
@@ -610,6 +624,7 @@ static int decode_scan(ctx_t *c, j_decompress_ptr ci, int out_w, int out_h, int 
     bitreader_t br = {0};
     br.p = ci->src->next_input_byte;
     br.end = br.p + ci->src->bytes_in_buffer;
+    br.ff = next_ff(br.p, br.end);
     unsigned interval = ci->restart_interval, togo = interval;
     int rst_num = 0;
     comp_t *order[4];
