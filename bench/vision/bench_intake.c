@@ -5,8 +5,10 @@
  *                                    lets peers.py interleave us with the Python peers
  * Heap is counted by interposing malloc/calloc/realloc/free/memalign for the whole process
  * (libjpeg, libpng, libwebp, libexif, jansson included); the mapped file's page cache is
- * not heap and is reported separately by the caller. Built by bench/vision/run.sh. */
+ * not heap and is reported separately by the caller. Built by bench/vision/run.sh.
+ * BENCH_JPEG_DC=0 switches our JPEG entropy decoder off (libjpeg alone), for A/B runs. */
 #include "vision/intake.h"
+#include "vision/jpeg_dc.h"
 #include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,6 +62,8 @@ int main(int argc, char **argv)
     vision_intake_options_default(&o);
     o.max_file_bytes = 64u << 20;
     o.consent = 1;
+    const char *dc = getenv("BENCH_JPEG_DC");
+    if (dc && !strcmp(dc, "0")) vision_jpeg_dc_enable(0);
     if (argc == 3 && !strcmp(argv[1], "--mem")) {
         vision_intake_t r;
         vision_intake_file(argv[2], &o, &r);

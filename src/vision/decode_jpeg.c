@@ -22,6 +22,8 @@ typedef struct {
     jmp_buf jb;
     int max_scans;
     int truncated;                  /* saw JWRN_JPEG_EOF */
+    const uint8_t *data;            /* the file, for a second decoding attempt */
+    size_t len;
     char msg[JMSG_LENGTH_MAX];
 } jpeg_state_t;
 
@@ -53,6 +55,17 @@ static void on_progress(j_common_ptr cinfo)
     }
 }
 
+/* dec->exif from the APP1 "Exif" marker libjpeg saved (its memory: valid until the
+ * decompressor is aborted or destroyed). */
+static void take_exif(vision_decoder_t *dec, jpeg_state_t *st)
+{
+    for (jpeg_saved_marker_ptr m = st->cinfo.marker_list; m; m = m->next)
+        if (m->marker == JPEG_APP0 + 1 && m->data_length > 6 && !memcmp(m->data, "Exif\0\0", 6)) {
+            vision_decoder_set_exif(dec, m->data, m->data_length);
+            break;
+        }
+}
+
 int vision_jpeg_open(vision_decoder_t *dec, const uint8_t *data, size_t len,
                      const vision_decode_limits_t *lim, vision_error_t *err)
 {
@@ -74,6 +87,8 @@ int vision_jpeg_open(vision_decoder_t *dec, const uint8_t *data, size_t len,
     if (lim && lim->max_decoder_bytes) st->cinfo.mem->max_memory_to_use = (long)lim->max_decoder_bytes;
     st->progress.progress_monitor = on_progress;
     st->cinfo.progress = &st->progress;
+    st->data = data;
+    st->len = len;
     jpeg_mem_src(&st->cinfo, data, (unsigned long)len);
     jpeg_save_markers(&st->cinfo, JPEG_APP0 + 1, 0xFFFF);
     if (jpeg_read_header(&st->cinfo, TRUE) != JPEG_HEADER_OK) {
@@ -83,11 +98,7 @@ int vision_jpeg_open(vision_decoder_t *dec, const uint8_t *data, size_t len,
     dec->width = (int)st->cinfo.image_width;
     dec->height = (int)st->cinfo.image_height;
     dec->progressive = jpeg_has_multiple_scans(&st->cinfo) ? 1 : 0;
-    for (jpeg_saved_marker_ptr m = st->cinfo.marker_list; m; m = m->next)
-        if (m->marker == JPEG_APP0 + 1 && m->data_length > 6 && !memcmp(m->data, "Exif\0\0", 6)) {
-            vision_decoder_set_exif(dec, m->data, m->data_length);
-            break;
-        }
+    take_exif(dec, st);
     return 0;
 }
 
@@ -105,22 +116,35 @@ static void cmyk_row_to_rgb(const uint8_t *in, uint8_t *out, int w, int inverted
     }
 }
 
-int vision_jpeg_decode(vision_decoder_t *dec, int min_side, int min_long, int orientation,
-                       vision_image_t *out, vision_error_t *err)
+/* libjpeg's error message as our verdict. */
+static void set_jpeg_error(jpeg_state_t *st, vision_error_t *err)
+{
+    int mem = strstr(st->msg, "memory") || strstr(st->msg, "Backing store");
+    int scans = strstr(st->msg, "progressive scans") != NULL;
+    vision_error_set(err, mem ? 413 : 400,
+                     mem ? "too_many_pixels" : scans ? "too_many_scans"
+                         : st->truncated ? "truncated_image" : "corrupt_image",
+                     mem ? "JPEG needs more decoder memory than allowed: %s" : "Invalid JPEG: %s",
+                     st->msg);
+}
+
+/* One decoding attempt. use_hook lets our entropy decoder (jpeg_dc.c) stand in for
+ * libjpeg's; returns 0, -1 (err set), or 1 when it declined the stream midway (nothing
+ * set: the caller decodes again without it, so libjpeg alone judges the file). */
+static int decode_attempt(vision_decoder_t *dec, int min_side, int min_long, int orientation,
+                          vision_image_t *out, vision_error_t *err, int use_hook)
 {
     jpeg_state_t *st = dec->codec;
     j_decompress_ptr ci = &st->cinfo;
     uint8_t *volatile rowbuf = NULL;
+    vision_jpeg_mcu_hook_t *volatile hook = NULL;
     if (setjmp(st->jb)) {
         free(rowbuf);
         vision_image_free(out);
-        int mem = strstr(st->msg, "memory") || strstr(st->msg, "Backing store");
-        int scans = strstr(st->msg, "progressive scans") != NULL;
-        vision_error_set(err, mem ? 413 : 400,
-                         mem ? "too_many_pixels" : scans ? "too_many_scans"
-                             : st->truncated ? "truncated_image" : "corrupt_image",
-                         mem ? "JPEG needs more decoder memory than allowed: %s" : "Invalid JPEG: %s",
-                         st->msg);
+        int declined = vision_jpeg_mcu_hook_failed(hook);
+        vision_jpeg_mcu_hook_release(ci, hook);
+        if (declined) return 1;
+        set_jpeg_error(st, err);
         return -1;
     }
     int d = 1, longer = dec->width > dec->height ? dec->width : dec->height;
@@ -131,7 +155,7 @@ int vision_jpeg_decode(vision_decoder_t *dec, int min_side, int min_long, int or
     ci->scale_denom = (unsigned)d;
     int cmyk = ci->jpeg_color_space == JCS_CMYK || ci->jpeg_color_space == JCS_YCCK;
     ci->out_color_space = cmyk ? JCS_CMYK : JCS_RGB;
-    if (d == 8 && !cmyk && vision_jpeg_dc_enabled()) {
+    if (d == 8 && !cmyk && use_hook && vision_jpeg_dc_enabled()) {
         /* Our DC-only decoder for the 1/8 case; it declines anything unusual, and then
          * libjpeg below decodes (or rejects) the file as before. */
         int rc = vision_jpeg_dc_decode(ci, orientation, out);
@@ -147,6 +171,7 @@ int vision_jpeg_decode(vision_decoder_t *dec, int min_side, int min_long, int or
         }
     }
     jpeg_start_decompress(ci);
+    if (use_hook && vision_jpeg_dc_enabled()) hook = vision_jpeg_mcu_hook_install(ci);
     int w = (int)ci->output_width, h = (int)ci->output_height, swap = orientation >= 5;
     if (vision_image_alloc(out, swap ? h : w, swap ? w : h, 3) != 0) {
         snprintf(st->msg, sizeof st->msg, "cannot allocate %dx%d", w, h);
@@ -181,6 +206,8 @@ int vision_jpeg_decode(vision_decoder_t *dec, int min_side, int min_long, int or
     }
     free(rowbuf);
     rowbuf = NULL;
+    vision_jpeg_mcu_hook_release(ci, hook);
+    hook = NULL;
     if (ci->output_scanline < ci->output_height || st->truncated) {
         vision_image_free(out);
         vision_error_set(err, 400, "truncated_image", "Invalid JPEG: the file is truncated");
@@ -190,6 +217,31 @@ int vision_jpeg_decode(vision_decoder_t *dec, int min_side, int min_long, int or
     dec->decoded_width = w;
     dec->decoded_height = h;
     return 0;
+}
+
+int vision_jpeg_decode(vision_decoder_t *dec, int min_side, int min_long, int orientation,
+                       vision_image_t *out, vision_error_t *err)
+{
+    int rc = decode_attempt(dec, min_side, min_long, orientation, out, err, 1);
+    if (rc != 1) return rc;
+    /* Our entropy decoder found the stream unclean: start over with libjpeg alone. The
+     * saved EXIF marker lived in the aborted image's memory; point at the new one. */
+    jpeg_state_t *st = dec->codec;
+    if (setjmp(st->jb)) {
+        set_jpeg_error(st, err);
+        return -1;
+    }
+    jpeg_abort_decompress(&st->cinfo);
+    st->truncated = 0;
+    st->jerr.num_warnings = 0;
+    jpeg_mem_src(&st->cinfo, st->data, (unsigned long)st->len);
+    jpeg_read_header(&st->cinfo, TRUE);
+    if (dec->exif && dec->exif != dec->exif_owned) {
+        dec->exif = NULL;
+        dec->exif_len = 0;
+        take_exif(dec, st);
+    }
+    return decode_attempt(dec, min_side, min_long, orientation, out, err, 0);
 }
 
 void vision_jpeg_close(vision_decoder_t *dec)

@@ -21,7 +21,9 @@
  * marker or the end it supplies zero bits (as libjpeg does) and counts them, and any
  * block that used such bits, any invalid code, any unexpected marker makes the whole
  * decode return JPEG_DC_STREAM so the caller hands the file to libjpeg instead. */
+#define JPEG_INTERNALS    /* jpegint.h: the entropy decoder interface the MCU hook fills */
 #include "vision/jpeg_dc.h"
+#include <jerror.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -599,7 +601,7 @@ static inline int decode_block(bitreader_t *br, comp_t *cp, int bx, int by)
 
 /* Restart marker handling after an interval: drop the buffered bits, expect RSTn right
  * where the data stopped. Anything else (extra bytes, another marker) is libjpeg's job. */
-static int restart(bitreader_t *br, comp_t *comp, int ncomp, int *rst_num)
+static int restart(bitreader_t *br, int *rst_num)
 {
     if (br->stop == 2 || br->end - br->p < 2 || br->p[0] != 0xFF ||
         br->p[1] != 0xD0 + *rst_num)
@@ -610,7 +612,6 @@ static int restart(bitreader_t *br, comp_t *comp, int ncomp, int *rst_num)
     br->buf = 0;
     br->nbits = br->pad = br->stop = 0;
     *rst_num = (*rst_num + 1) & 7;
-    for (int i = 0; i < ncomp; i++) comp[i].pred = 0;
     return 0;
 }
 
@@ -632,7 +633,8 @@ static int decode_scan(ctx_t *c, j_decompress_ptr ci, int out_w, int out_h, int 
     for (int my = 0; my < rows; my++) {
         for (int mx = 0; mx < mcus; mx++) {
             if (interval && togo == 0) {
-                if (restart(&br, c->comp, c->ncomp, &rst_num)) return JPEG_DC_STREAM;
+                if (restart(&br, &rst_num)) return JPEG_DC_STREAM;
+                for (int i = 0; i < c->ncomp; i++) c->comp[i].pred = 0;
                 togo = interval;
             }
             for (int s = 0; s < ci->comps_in_scan; s++) {
@@ -687,4 +689,121 @@ int vision_jpeg_dc_decode(struct jpeg_decompress_struct *ci, int orientation, vi
     }
     ctx_free(&c);
     return rc;
+}
+
+/* ---- full-coefficient MCU decoder for libjpeg ------------------------------------- */
+
+/* Stands in for libjpeg's Huffman entropy module (jdhuff.c) for the rest of a
+ * single-scan decode: same coefficients, found with the code+value tables above. pub
+ * must stay first: libjpeg calls through ci->entropy. */
+struct vision_jpeg_mcu_hook {
+    struct jpeg_entropy_decoder pub;
+    struct jpeg_entropy_decoder *orig;
+    bitreader_t br;
+    htab_t *dc[NUM_HUFF_TBLS], *ac[NUM_HUFF_TBLS];
+    const htab_t *blk_dc[D_MAX_BLOCKS_IN_MCU], *blk_ac[D_MAX_BLOCKS_IN_MCU];
+    int blk_comp[D_MAX_BLOCKS_IN_MCU], nblocks;
+    uint32_t pred[MAX_COMPS_IN_SCAN];
+    unsigned interval, togo;
+    int rst_num, failed;
+    long mcus_left;
+};
+
+static void hook_start_pass(j_decompress_ptr ci) { (void)ci; }
+
+/* Declines further work by raising a libjpeg error; the caller sees failed and decodes
+ * the file again with libjpeg alone. */
+static boolean hook_fail(j_decompress_ptr ci, vision_jpeg_mcu_hook_t *h)
+{
+    h->failed = 1;
+    ERREXIT(ci, JERR_BAD_HUFF_TABLE);
+    return FALSE;
+}
+
+static boolean hook_decode_mcu(j_decompress_ptr ci, JBLOCKROW *MCU_data)
+{
+    vision_jpeg_mcu_hook_t *h = (vision_jpeg_mcu_hook_t *)ci->entropy;
+    if (h->interval) {
+        if (h->togo == 0) {
+            if (restart(&h->br, &h->rst_num)) return hook_fail(ci, h);
+            memset(h->pred, 0, sizeof h->pred);
+            h->togo = h->interval;
+        }
+        h->togo--;
+    }
+    for (int b = 0; b < h->nblocks; b++) {
+        JCOEF *blk = MCU_data[b][0];
+        int diff, used;
+        if (decode_dc(&h->br, h->blk_dc[b], &diff)) return hook_fail(ci, h);
+        h->pred[h->blk_comp[b]] += (uint32_t)diff;
+        blk[0] = (JCOEF)(int16_t)h->pred[h->blk_comp[b]];
+        if (decode_ac(&h->br, h->blk_ac[b], blk, &used)) return hook_fail(ci, h);
+    }
+    if (h->br.pad > h->br.nbits) return hook_fail(ci, h);
+    if (--h->mcus_left == 0 && h->br.stop == 2) return hook_fail(ci, h);
+    return TRUE;
+}
+
+vision_jpeg_mcu_hook_t *vision_jpeg_mcu_hook_install(struct jpeg_decompress_struct *ci)
+{
+    if (ci->progressive_mode || ci->arith_code || ci->data_precision != 8 ||
+        ci->global_state != DSTATE_SCANNING || ci->inputctl->has_multiple_scans ||
+        ci->input_scan_number != 1 || ci->output_scanline != 0 || ci->Ss != 0 || ci->Se != 63 ||
+        ci->Ah || ci->Al || !ci->src || !ci->entropy || ci->blocks_in_MCU > D_MAX_BLOCKS_IN_MCU)
+        return NULL;
+    /* Every component must need its AC coefficients (DCT scaling above 1x1). */
+    for (int s = 0; s < ci->comps_in_scan; s++)
+        if (!ci->cur_comp_info[s] || ci->cur_comp_info[s]->DCT_scaled_size < 2) return NULL;
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, init_tables);
+    vision_jpeg_mcu_hook_t *h = calloc(1, sizeof *h);
+    if (!h) return NULL;
+    ctx_t tables;
+    memset(&tables, 0, sizeof tables);
+    int oom = 0, ok = 1;
+    for (int b = 0; b < ci->blocks_in_MCU && ok; b++) {
+        int m = ci->MCU_membership[b];
+        jpeg_component_info *ji = m >= 0 && m < ci->comps_in_scan ? ci->cur_comp_info[m] : NULL;
+        if (!ji || ji->dc_tbl_no < 0 || ji->dc_tbl_no >= NUM_HUFF_TBLS || ji->ac_tbl_no < 0 ||
+            ji->ac_tbl_no >= NUM_HUFF_TBLS) { ok = 0; break; }
+        const htab_t *dct = get_table(&tables, ci, 1, ji->dc_tbl_no, &oom);
+        const htab_t *act = get_table(&tables, ci, 0, ji->ac_tbl_no, &oom);
+        if (!dct || !act || htab_build_dc(tables.dc[ji->dc_tbl_no]) ||
+            htab_build_ac(tables.ac[ji->ac_tbl_no])) { ok = 0; break; }
+        h->blk_dc[b] = dct;
+        h->blk_ac[b] = act;
+        h->blk_comp[b] = m;
+    }
+    memcpy(h->dc, tables.dc, sizeof h->dc);
+    memcpy(h->ac, tables.ac, sizeof h->ac);
+    h->nblocks = ci->blocks_in_MCU;
+    if (!ok) {
+        vision_jpeg_mcu_hook_release(ci, h);
+        return NULL;
+    }
+    h->br.p = ci->src->next_input_byte;
+    h->br.end = h->br.p + ci->src->bytes_in_buffer;
+    h->br.ff = next_ff(h->br.p, h->br.end);
+    h->interval = ci->restart_interval;
+    h->togo = h->interval;
+    h->mcus_left = (long)ci->MCUs_per_row * (long)ci->MCU_rows_in_scan;
+    h->pub.start_pass = hook_start_pass;
+    h->pub.decode_mcu = hook_decode_mcu;
+    h->pub.insufficient_data = FALSE;
+    h->orig = ci->entropy;
+    ci->entropy = &h->pub;
+    return h;
+}
+
+int vision_jpeg_mcu_hook_failed(const vision_jpeg_mcu_hook_t *h) { return h && h->failed; }
+
+void vision_jpeg_mcu_hook_release(struct jpeg_decompress_struct *ci, vision_jpeg_mcu_hook_t *h)
+{
+    if (!h) return;
+    if (h->orig && ci->entropy == &h->pub) ci->entropy = h->orig;
+    for (int i = 0; i < NUM_HUFF_TBLS; i++) {
+        htab_free(h->dc[i]);
+        htab_free(h->ac[i]);
+    }
+    free(h);
 }

@@ -89,6 +89,47 @@ static uint8_t *encode(const enc_t *p, unsigned long *len, uint32_t seed)
     return out;
 }
 
+/* libjpeg's RGB decode at 1/denom, with our MCU decoder standing in for its Huffman
+ * decoder when hook is set (*hooked says whether it took the file); 0 and the image, -1
+ * when libjpeg fails, 1 when the hook declined the stream. */
+static int scaled_decode(const uint8_t *d, size_t n, int denom, int hook, int *hooked,
+                         vision_image_t *im, int *warnings)
+{
+    struct jpeg_decompress_struct ci;
+    err_t e;
+    vision_jpeg_mcu_hook_t *volatile h = NULL;
+    ci.err = jpeg_std_error(&e.mgr);
+    e.mgr.error_exit = err_exit;
+    e.mgr.emit_message = err_emit;
+    e.mgr.output_message = err_output;
+    e.warnings = 0;
+    if (setjmp(e.jb)) {
+        int declined = vision_jpeg_mcu_hook_failed(h);
+        vision_jpeg_mcu_hook_release(&ci, h);
+        jpeg_destroy_decompress(&ci);
+        vision_image_free(im);
+        return declined ? 1 : -1;
+    }
+    jpeg_create_decompress(&ci);
+    jpeg_mem_src(&ci, d, (unsigned long)n);
+    jpeg_read_header(&ci, TRUE);
+    ci.scale_num = 1;
+    ci.scale_denom = (unsigned)denom;
+    ci.out_color_space = JCS_RGB;
+    jpeg_start_decompress(&ci);
+    if (hook) h = vision_jpeg_mcu_hook_install(&ci);
+    if (hooked) *hooked = h != NULL;
+    if (vision_image_alloc(im, (int)ci.output_width, (int)ci.output_height, 3) != 0) longjmp(e.jb, 1);
+    while (ci.output_scanline < ci.output_height) {
+        JSAMPROW r = im->px + (size_t)ci.output_scanline * im->w * 3;
+        jpeg_read_scanlines(&ci, &r, 1);
+    }
+    *warnings = e.warnings;
+    vision_jpeg_mcu_hook_release(&ci, h);
+    jpeg_destroy_decompress(&ci);
+    return 0;
+}
+
 /* libjpeg's own 1/8 RGB decode; 0 and the image, or -1 when libjpeg fails. */
 static int ref_decode(const uint8_t *d, size_t n, vision_image_t *im, int *warnings)
 {
@@ -194,6 +235,30 @@ TEST(vision_jpeg_dc_matches_libjpeg)
     }
 }
 
+TEST(vision_jpeg_mcu_hook_matches_libjpeg)
+{
+    static const int denoms[] = {1, 2, 4};
+    for (size_t i = 0; i < sizeof layouts / sizeof *layouts; i++) {
+        unsigned long n;
+        uint8_t *jpg = encode(&layouts[i], &n, 41 + (uint32_t)i);
+        REQUIRE(jpg);
+        for (size_t k = 0; k < sizeof denoms / sizeof *denoms; k++) {
+            vision_image_t ref = {0}, got = {0};
+            int w1 = -1, w2 = -1, hooked = 0;
+            REQUIRE(scaled_decode(jpg, n, denoms[k], 0, NULL, &ref, &w1) == 0);
+            int rc = scaled_decode(jpg, n, denoms[k], 1, &hooked, &got, &w2);
+            if (rc != 0 || !hooked || !same_image(&ref, &got))
+                test_fail(__FILE__, __LINE__, "layout %zu at 1/%d: rc %d hooked %d same %d", i,
+                          denoms[k], rc, hooked, rc == 0 && same_image(&ref, &got));
+            CHECK_INT(w1, 0);
+            CHECK_INT(w2, 0);
+            vision_image_free(&ref);
+            vision_image_free(&got);
+        }
+        free(jpg);
+    }
+}
+
 TEST(vision_jpeg_dc_orientation_matches_rotated_reference)
 {
     unsigned long n;
@@ -226,12 +291,12 @@ TEST(vision_jpeg_dc_leaves_other_files_to_libjpeg)
 }
 
 /* The whole intake with the fast path on and off: same verdict, same tensor. */
-static int intake_agrees(const uint8_t *d, size_t n, int *accepted)
+static int intake_agrees_at(const uint8_t *d, size_t n, int input_size, int *accepted)
 {
     vision_intake_options_t o;
     vision_intake_options_default(&o);
     o.min_side = 8;
-    o.input_size = 16;
+    o.input_size = input_size;
     o.thumb_size = 8;
     vision_intake_t a, b;
     vision_jpeg_dc_enable(1);
@@ -247,6 +312,17 @@ static int intake_agrees(const uint8_t *d, size_t n, int *accepted)
     *accepted = ra == 0;
     vision_intake_free(&a);
     vision_intake_free(&b);
+    return same;
+}
+
+/* At the three decode scales intake uses for these sizes: 1/8 (our DC decoder), 1/2
+ * (our MCU decoder inside libjpeg) and 1/1. */
+static int intake_agrees(const uint8_t *d, size_t n, int min_dim, int *accepted)
+{
+    int a8, a2, a1;
+    int same = intake_agrees_at(d, n, min_dim / 9, &a8) & intake_agrees_at(d, n, min_dim * 3 / 8, &a2) &
+               intake_agrees_at(d, n, min_dim * 5 / 8, &a1);
+    *accepted = a8;
     return same;
 }
 
@@ -275,7 +351,7 @@ static size_t find_segment(const uint8_t *d, size_t n, int marker)
 
 /* Hostile variants of f, each checked both ways: the fast decoder either declines or
  * matches libjpeg exactly (and libjpeg saw nothing wrong), and the intake agrees. */
-static void check_variant(const uint8_t *d, size_t n, int *ok, int *declined, int *bad)
+static void check_variant(const uint8_t *d, size_t n, int min_dim, int *ok, int *declined, int *bad)
 {
     vision_image_t ref = {0}, got = {0};
     int warn = 0, accepted;
@@ -286,9 +362,15 @@ static void check_variant(const uint8_t *d, size_t n, int *ok, int *declined, in
     } else {
         (*declined)++;
     }
-    if (!intake_agrees(d, n, &accepted)) (*bad)++;
     vision_image_free(&ref);
     vision_image_free(&got);
+    /* The MCU decoder at 1/2: when it gets through, libjpeg alone gives the same picture. */
+    if (scaled_decode(d, n, 2, 1, NULL, &got, &warn) == 0 &&
+        (scaled_decode(d, n, 2, 0, NULL, &ref, &warn) != 0 || !same_image(&ref, &got)))
+        (*bad)++;
+    vision_image_free(&ref);
+    vision_image_free(&got);
+    if (!intake_agrees(d, n, min_dim, &accepted)) (*bad)++;
 }
 
 TEST(vision_jpeg_dc_hostile_truncation)
@@ -301,11 +383,12 @@ TEST(vision_jpeg_dc_hostile_truncation)
         size_t es = entropy_start(jpg, n);
         REQUIRE(es > 0 && es < n);
         int ok = 0, declined = 0, bad = 0;
+        int md = layouts[which[w]].w < layouts[which[w]].h ? layouts[which[w]].w : layouts[which[w]].h;
         /* Every cut inside the headers is libjpeg's business; cuts inside the data and
          * around its end are ours: 0..16 bytes short, then spread over the stream. */
-        for (size_t cut = 1; cut <= 16; cut++) check_variant(jpg, n - cut, &ok, &declined, &bad);
-        for (size_t cut = es; cut < n; cut += (n - es) / 40 + 1) check_variant(jpg, cut, &ok, &declined, &bad);
-        check_variant(jpg, es - 3, &ok, &declined, &bad);
+        for (size_t cut = 1; cut <= 16; cut++) check_variant(jpg, n - cut, md, &ok, &declined, &bad);
+        for (size_t cut = es; cut < n; cut += (n - es) / 40 + 1) check_variant(jpg, cut, md, &ok, &declined, &bad);
+        check_variant(jpg, es - 3, md, &ok, &declined, &bad);
         CHECK_INT(bad, 0);
         CHECK(declined > 0);
         /* Only the trailing EOI may go without changing the picture. */
@@ -325,6 +408,7 @@ TEST(vision_jpeg_dc_hostile_bit_flips)
         REQUIRE(jpg);
         size_t es = entropy_start(jpg, n);
         REQUIRE(es > 0);
+        int md = layouts[which[w]].w < layouts[which[w]].h ? layouts[which[w]].w : layouts[which[w]].h;
         uint8_t *m = malloc(n);
         for (int round = 0; round < 60; round++) {
             memcpy(m, jpg, n);
@@ -335,7 +419,7 @@ TEST(vision_jpeg_dc_hostile_bit_flips)
                 else if (round % 3 == 1) m[at] ^= (uint8_t)(1u << (lcg(&seed) % 8));
                 else m[at] = 0xFF;                                       /* a fake marker */
             }
-            check_variant(m, n, &ok, &declined, &bad);
+            check_variant(m, n, md, &ok, &declined, &bad);
         }
         free(m);
         free(jpg);
@@ -371,13 +455,13 @@ TEST(vision_jpeg_dc_hostile_tables_and_restarts)
     int rc = dc_decode(m, n, 1, &got);
     CHECK(rc != JPEG_DC_OK);
     vision_image_free(&got);
-    check_variant(m, n, &ok, &declined, &bad);
+    check_variant(m, n, 480, &ok, &declined, &bad);
 
     /* A DC symbol above 15 (libjpeg refuses the table). */
     memcpy(m, jpg, n);
     m[dht + 21] = 16;
     CHECK(dc_decode(m, n, 1, &got) != JPEG_DC_OK);
-    check_variant(m, n, &ok, &declined, &bad);
+    check_variant(m, n, 480, &ok, &declined, &bad);
 
     /* A restart interval declared but no markers in the data. */
     static const uint8_t dri[6] = {0xFF, 0xDD, 0x00, 0x04, 0x00, 0x02};
@@ -385,7 +469,7 @@ TEST(vision_jpeg_dc_hostile_tables_and_restarts)
     memcpy(m + 2, dri, 6);
     memcpy(m + 8, jpg + 2, n - 2);
     CHECK(dc_decode(m, n + 6, 1, &got) != JPEG_DC_OK);
-    check_variant(m, n + 6, &ok, &declined, &bad);
+    check_variant(m, n + 6, 480, &ok, &declined, &bad);
 
     /* The largest interval, never reached: the picture is unchanged. */
     static const uint8_t dri_max[6] = {0xFF, 0xDD, 0x00, 0x04, 0xFF, 0xFF};
@@ -412,7 +496,7 @@ TEST(vision_jpeg_dc_hostile_tables_and_restarts)
     memcpy(m, jpg, n);
     m[d + 5] = 2;
     CHECK(dc_decode(m, n, 1, &got) != JPEG_DC_OK);
-    check_variant(m, n, &ok, &declined, &bad);
+    check_variant(m, n, 480, &ok, &declined, &bad);
     memcpy(m, jpg, n);
     size_t es = entropy_start(jpg, n);
     int renumbered = 0;
@@ -423,7 +507,7 @@ TEST(vision_jpeg_dc_hostile_tables_and_restarts)
         }
     CHECK(renumbered);
     CHECK(dc_decode(m, n, 1, &got) != JPEG_DC_OK);
-    check_variant(m, n, &ok, &declined, &bad);
+    check_variant(m, n, 480, &ok, &declined, &bad);
     free(jpg);
     free(m);
     CHECK_INT(bad, 0);
