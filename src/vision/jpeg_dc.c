@@ -32,7 +32,7 @@
 #define LOOK_BITS 12      /* code lookahead used to build the tables below */
 #define SKIP_BITS 14      /* multi-symbol AC skip table (16-bit entries: 32 KiB) */
 #define DC_BITS 9         /* DC code + magnitude table */
-#define AC_BITS 10        /* AC code + value table (2x2 IDCT components) */
+#define AC_BITS 11        /* AC code + value table (2x2 IDCT components) */
 
 /* One Huffman table in the forms this decoder uses. */
 typedef struct {
@@ -230,37 +230,51 @@ static __attribute__((noinline)) void refill_slow(bitreader_t *br)
     if (br->ff < br->p) br->ff = next_ff(br->p, br->end);
 }
 
-/* Tops the buffer up to at least 57 bits. The fast path loads 8 bytes when none of them
- * is 0xFF (br->ff, found with memchr, says how far that holds); it may leave bits of
- * the next, not yet counted byte below nbits, the same bits the next refill ORs in. */
-static inline __attribute__((always_inline)) void refill(bitreader_t *br)
+/* The bit buffer the decoding loops work on: a local of the loop (kept in registers;
+ * bitreader_t stays in memory and holds it only around the slow refill). */
+typedef struct {
+    uint64_t buf;
+    int nbits;
+} bits_t;
+
+/* Tops b up to at least 57 bits. The fast path loads 8 bytes when none of them is 0xFF
+ * (br->ff, found with memchr, says how far that holds); it may leave bits of the next,
+ * not yet counted byte below nbits, the same bits the next refill ORs in. */
+static inline __attribute__((always_inline)) void fill(bitreader_t *br, bits_t *b)
 {
     if (br->ff - br->p >= 8) {
         uint64_t w;
         memcpy(&w, br->p, 8);
         w = __builtin_bswap64(w);
-        br->buf |= w >> br->nbits;
-        int take = (63 - br->nbits) >> 3;
+        b->buf |= w >> b->nbits;
+        int take = (63 - b->nbits) >> 3;
         br->p += take;
-        br->nbits += take << 3;
+        b->nbits += take << 3;
         return;
     }
+    br->buf = b->buf;
+    br->nbits = b->nbits;
     refill_slow(br);
+    b->buf = br->buf;
+    b->nbits = br->nbits;
 }
 
-#define NEED(br) do { if ((br)->nbits < 32) refill(br); } while (0)
-
-static inline void drop(bitreader_t *br, int n)
+static inline __attribute__((always_inline)) void need(bitreader_t *br, bits_t *b, int n)
 {
-    br->buf <<= n;
-    br->nbits -= n;
+    if (b->nbits < n) fill(br, b);
 }
 
-static inline int get_bits(bitreader_t *br, int n)
+static inline void drop(bits_t *b, int n)
+{
+    b->buf <<= n;
+    b->nbits -= n;
+}
+
+static inline int get_bits(bits_t *b, int n)
 {
     if (!n) return 0;
-    int v = (int)(br->buf >> (64 - n));
-    drop(br, n);
+    int v = (int)(b->buf >> (64 - n));
+    drop(b, n);
     return v;
 }
 
@@ -268,57 +282,67 @@ static inline int get_bits(bitreader_t *br, int n)
  * lookahead table, or jpeg_huff_decode's canonical walk for codes longer than
  * LOOK_BITS (no shorter code matched, so its walk would reach that length too);
  * -1 = bad code. Needs >= 16 bits in the buffer. */
-static int slow_symbol(bitreader_t *br, const htab_t *t)
+static inline int slow_symbol(bits_t *b, const htab_t *t)
 {
-    unsigned e = t->look[br->buf >> (64 - LOOK_BITS)];
+    unsigned e = t->look[b->buf >> (64 - LOOK_BITS)];
     if (e) {
-        drop(br, (int)(e >> 8));
+        drop(b, (int)(e >> 8));
         return (int)(e & 0xFF);
     }
     int l = LOOK_BITS + 1;
-    int32_t code = (int32_t)(br->buf >> (64 - l));
+    int32_t code = (int32_t)(b->buf >> (64 - l));
     while (code > t->maxcode[l]) {
         if (++l > 16) return -1;
-        code = (int32_t)(br->buf >> (64 - l));
+        code = (int32_t)(b->buf >> (64 - l));
     }
-    drop(br, l);
+    drop(b, l);
     return t->val[(code + t->valoff[l]) & 0xFF];
 }
 
 /* DC difference; 0 on success. */
-static inline int decode_dc(bitreader_t *br, const htab_t *t, int *diff)
+static inline int decode_dc(bitreader_t *br, bits_t *b, const htab_t *t, int *diff)
 {
-    if (br->nbits < DC_BITS) refill(br);
-    int32_t e = t->dc[br->buf >> (64 - DC_BITS)];
+    need(br, b, DC_BITS);
+    int32_t e = t->dc[b->buf >> (64 - DC_BITS)];
     if (e & 0xFF) {
-        drop(br, e & 0xFF);
+        drop(b, e & 0xFF);
         *diff = e >> 8;
         return 0;
     }
-    NEED(br);
-    int s = slow_symbol(br, t);
+    need(br, b, 32);
+    int s = slow_symbol(b, t);
     if (s < 0) return -1;
-    *diff = extend(get_bits(br, s), s);
+    *diff = extend(get_bits(b, s), s);
     return 0;
 }
 
+/* The loops below copy the buffer and table pointers into locals: the build uses
+ * -fno-strict-aliasing, so through pointers GCC would store and reload them around
+ * every table lookup, which puts a store-to-load round trip on the critical path. */
+#define LOCAL_NEED(n)                                                                   \
+    do {                                                                                \
+        if (nbits < (n)) {                                                              \
+            b->buf = buf;                                                               \
+            b->nbits = nbits;                                                           \
+            fill(br, b);                                                                \
+            buf = b->buf;                                                               \
+            nbits = b->nbits;                                                           \
+        }                                                                               \
+    } while (0)
+#define LOCAL_SYNC_OUT() do { b->buf = buf; b->nbits = nbits; } while (0)
+#define LOCAL_SYNC_IN() do { buf = b->buf; nbits = b->nbits; } while (0)
+
 /* Passes over the 63 AC coefficients of a block; 0 on success. The hot loop of the
- * whole decoder: the bit buffer lives in locals (not behind br) so the lookup chain
- * stays in registers, and the buffer is topped up only when fewer bits remain than one
- * table step can consume. */
-static inline int skip_ac(bitreader_t *br, const htab_t *t)
+ * whole decoder: one skip-table step per iteration, the buffer topped up only when
+ * fewer bits remain than a step can consume. */
+static inline int skip_ac(bitreader_t *br, bits_t *b, const htab_t *t)
 {
-    uint64_t buf = br->buf;
-    int nbits = br->nbits, k = 1, rc = 0;
+    const uint16_t *skip = t->skip;
+    uint64_t buf = b->buf;
+    int nbits = b->nbits, k = 1, rc = 0;
     for (;;) {
-        if (nbits < SKIP_BITS) {
-            br->buf = buf;
-            br->nbits = nbits;
-            refill(br);
-            buf = br->buf;
-            nbits = br->nbits;
-        }
-        unsigned e = t->skip[buf >> (64 - SKIP_BITS)];
+        LOCAL_NEED(SKIP_BITS);
+        unsigned e = skip[buf >> (64 - SKIP_BITS)];
         int adv = (int)(e >> 5) & 63;
         if (e && k + adv - (int)(e >> 11) < 64) {
             buf <<= e & 15;
@@ -326,45 +350,34 @@ static inline int skip_ac(bitreader_t *br, const htab_t *t)
             if (e & SKIP_EOB) break;
             k += adv;
         } else {
-            br->buf = buf;
-            br->nbits = nbits;
-            NEED(br);
-            int sym = slow_symbol(br, t), eob = 0;
-            if (sym < 0) { rc = -1; eob = 1; }
-            else {
-                int r = sym >> 4, s = sym & 15;
-                if (s) { drop(br, s); k += r + 1; }
-                else if (r == 15) k += 16;
-                else eob = 1;
-            }
-            buf = br->buf;
-            nbits = br->nbits;
-            if (eob) break;
+            LOCAL_NEED(32);
+            LOCAL_SYNC_OUT();
+            int sym = slow_symbol(b, t), r = sym >> 4, s = sym & 15;
+            if (sym >= 0 && s) drop(b, s);
+            LOCAL_SYNC_IN();
+            if (sym < 0) { rc = -1; break; }
+            if (s) k += r + 1;
+            else if (r == 15) k += 16;
+            else break;
         }
         if (k >= 64) break;
     }
-    br->buf = buf;
-    br->nbits = nbits;
+    LOCAL_SYNC_OUT();
     return rc;
 }
 
 /* Decodes a block's AC values into blk (zeroed by the caller), as decode_mcu does, and
  * returns in *used whether any coefficient the 2x2 IDCT reads (rows and columns 0, 1,
- * 3, 5, 7, DC aside) is non-zero; 0 on success. Bit buffer in locals as in skip_ac. */
+ * 3, 5, 7, DC aside) is non-zero; 0 on success. */
 #define IDCT2_USED 0xAB00AB00AB00ABAAull  /* bit r*8+c for r, c in {0,1,3,5,7}, not 0 */
-static inline int decode_ac(bitreader_t *br, const htab_t *t, int16_t *blk, int *used)
+static inline int decode_ac(bitreader_t *br, bits_t *b, const htab_t *t, int16_t *blk, int *used)
 {
-    uint64_t buf = br->buf, nz = 0;
-    int nbits = br->nbits, rc = 0;
+    const int32_t *ac = t->ac;
+    uint64_t buf = b->buf, nz = 0;
+    int nbits = b->nbits, rc = 0;
     for (int k = 1; k < 64; k++) {
-        if (nbits < AC_BITS) {
-            br->buf = buf;
-            br->nbits = nbits;
-            refill(br);
-            buf = br->buf;
-            nbits = br->nbits;
-        }
-        int32_t e = t->ac[buf >> (64 - AC_BITS)];
+        LOCAL_NEED(AC_BITS);
+        int32_t e = ac[buf >> (64 - AC_BITS)];
         if (e & 0xFF) {
             buf <<= e & 0xFF;
             nbits -= e & 0xFF;
@@ -380,29 +393,24 @@ static inline int decode_ac(bitreader_t *br, const htab_t *t, int16_t *blk, int 
             nz |= 1ull << pos;
             continue;
         }
-        br->buf = buf;
-        br->nbits = nbits;
-        NEED(br);
-        int sym = slow_symbol(br, t);
+        LOCAL_NEED(32);
+        LOCAL_SYNC_OUT();
+        int sym = slow_symbol(b, t);
+        int r = sym >> 4, s = sym & 15, v = sym >= 0 && s ? extend(get_bits(b, s), s) : 0;
+        LOCAL_SYNC_IN();
         if (sym < 0) { rc = -1; break; }
-        int r = sym >> 4, s = sym & 15;
         if (s) {
             k += r;
             int pos = natural_order[k];
-            blk[pos] = (int16_t)extend(get_bits(br, s), s);
-            nz |= blk[pos] ? 1ull << pos : 0;
+            blk[pos] = (int16_t)v;
+            nz |= v ? 1ull << pos : 0;
         } else if (r != 15) {
-            buf = br->buf;
-            nbits = br->nbits;
             break;
         } else {
             k += 15;
         }
-        buf = br->buf;
-        nbits = br->nbits;
     }
-    br->buf = buf;
-    br->nbits = nbits;
+    LOCAL_SYNC_OUT();
     *used = (nz & IDCT2_USED) != 0;
     return rc;
 }
@@ -572,21 +580,21 @@ static void convert_row(const ctx_t *c, int ry, int w, uint8_t *dst)
 }
 
 /* Decodes one block of component cp at plane position (bx, by) in blocks. */
-static inline int decode_block(bitreader_t *br, comp_t *cp, int bx, int by)
+static inline __attribute__((always_inline)) int decode_block(bitreader_t *br, bits_t *b, comp_t *cp, int bx, int by)
 {
     int diff;
-    if (decode_dc(br, cp->dct, &diff)) return -1;
+    if (decode_dc(br, b, cp->dct, &diff)) return -1;
     cp->pred += (uint32_t)diff;
     int16_t dc = (int16_t)cp->pred;
     if (cp->ssize == 1) {
         cp->plane[(size_t)by * cp->stride + bx] = idct_1x1(dc, cp->q[0]);
-        return skip_ac(br, cp->act);
+        return skip_ac(br, b, cp->act);
     }
     int16_t blk[64];
     int used;
     memset(blk, 0, sizeof blk);
     blk[0] = dc;
-    if (decode_ac(br, cp->act, blk, &used)) return -1;
+    if (decode_ac(br, b, cp->act, blk, &used)) return -1;
     uint8_t *o = cp->plane + (size_t)by * 2 * cp->stride + bx * 2;
     if (used) {
         idct_2x2(blk, cp->q, o, cp->stride);
@@ -601,16 +609,16 @@ static inline int decode_block(bitreader_t *br, comp_t *cp, int bx, int by)
 
 /* Restart marker handling after an interval: drop the buffered bits, expect RSTn right
  * where the data stopped. Anything else (extra bytes, another marker) is libjpeg's job. */
-static int restart(bitreader_t *br, int *rst_num)
+static inline __attribute__((always_inline)) int restart(bitreader_t *br, bits_t *b, int *rst_num)
 {
     if (br->stop == 2 || br->end - br->p < 2 || br->p[0] != 0xFF ||
         br->p[1] != 0xD0 + *rst_num)
         return -1;
-    if (br->pad > br->nbits) return -1;       /* the interval used padding bits */
+    if (br->pad > b->nbits) return -1;        /* the interval used padding bits */
     br->p += 2;
     br->ff = next_ff(br->p, br->end);
-    br->buf = 0;
-    br->nbits = br->pad = br->stop = 0;
+    b->buf = 0;
+    b->nbits = br->pad = br->stop = 0;
     *rst_num = (*rst_num + 1) & 7;
     return 0;
 }
@@ -623,6 +631,7 @@ static int decode_scan(ctx_t *c, j_decompress_ptr ci, int out_w, int out_h, int 
     int mcus = (int)((ci->image_width + 8 * maxh - 1) / (8 * maxh));
     int rows = (int)((ci->image_height + 8 * maxv - 1) / (8 * maxv));
     bitreader_t br = {0};
+    bits_t b = {0, 0};
     br.p = ci->src->next_input_byte;
     br.end = br.p + ci->src->bytes_in_buffer;
     br.ff = next_ff(br.p, br.end);
@@ -633,7 +642,7 @@ static int decode_scan(ctx_t *c, j_decompress_ptr ci, int out_w, int out_h, int 
     for (int my = 0; my < rows; my++) {
         for (int mx = 0; mx < mcus; mx++) {
             if (interval && togo == 0) {
-                if (restart(&br, &rst_num)) return JPEG_DC_STREAM;
+                if (restart(&br, &b, &rst_num)) return JPEG_DC_STREAM;
                 for (int i = 0; i < c->ncomp; i++) c->comp[i].pred = 0;
                 togo = interval;
             }
@@ -641,11 +650,11 @@ static int decode_scan(ctx_t *c, j_decompress_ptr ci, int out_w, int out_h, int 
                 comp_t *cp = order[s];
                 for (int j = 0; j < cp->v; j++)
                     for (int i = 0; i < cp->h; i++)
-                        if (decode_block(&br, cp, mx * cp->h + i, j)) return JPEG_DC_STREAM;
+                        if (decode_block(&br, &b, cp, mx * cp->h + i, j)) return JPEG_DC_STREAM;
             }
             if (interval) togo--;
         }
-        if (br.pad > br.nbits) return JPEG_DC_STREAM;   /* used bits past a marker/end */
+        if (br.pad > b.nbits) return JPEG_DC_STREAM;    /* used bits past a marker/end */
         int y0 = my * maxv, n = out_h - y0 < maxv ? out_h - y0 : maxv;
         for (int r = 0; r < n; r++)
             convert_row(c, r, out_w, orientation == 1 ? out->px + (size_t)(y0 + r) * out_w * 3
@@ -723,23 +732,26 @@ static boolean hook_fail(j_decompress_ptr ci, vision_jpeg_mcu_hook_t *h)
 static boolean hook_decode_mcu(j_decompress_ptr ci, JBLOCKROW *MCU_data)
 {
     vision_jpeg_mcu_hook_t *h = (vision_jpeg_mcu_hook_t *)ci->entropy;
+    bits_t b = {h->br.buf, h->br.nbits};
     if (h->interval) {
         if (h->togo == 0) {
-            if (restart(&h->br, &h->rst_num)) return hook_fail(ci, h);
+            if (restart(&h->br, &b, &h->rst_num)) return hook_fail(ci, h);
             memset(h->pred, 0, sizeof h->pred);
             h->togo = h->interval;
         }
         h->togo--;
     }
-    for (int b = 0; b < h->nblocks; b++) {
-        JCOEF *blk = MCU_data[b][0];
+    for (int k = 0; k < h->nblocks; k++) {
+        JCOEF *blk = MCU_data[k][0];
         int diff, used;
-        if (decode_dc(&h->br, h->blk_dc[b], &diff)) return hook_fail(ci, h);
-        h->pred[h->blk_comp[b]] += (uint32_t)diff;
-        blk[0] = (JCOEF)(int16_t)h->pred[h->blk_comp[b]];
-        if (decode_ac(&h->br, h->blk_ac[b], blk, &used)) return hook_fail(ci, h);
+        if (decode_dc(&h->br, &b, h->blk_dc[k], &diff)) return hook_fail(ci, h);
+        h->pred[h->blk_comp[k]] += (uint32_t)diff;
+        blk[0] = (JCOEF)(int16_t)h->pred[h->blk_comp[k]];
+        if (decode_ac(&h->br, &b, h->blk_ac[k], blk, &used)) return hook_fail(ci, h);
     }
-    if (h->br.pad > h->br.nbits) return hook_fail(ci, h);
+    h->br.buf = b.buf;
+    h->br.nbits = b.nbits;
+    if (h->br.pad > b.nbits) return hook_fail(ci, h);
     if (--h->mcus_left == 0 && h->br.stop == 2) return hook_fail(ci, h);
     return TRUE;
 }
