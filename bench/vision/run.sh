@@ -15,6 +15,7 @@ cc -O2 -g -std=c11 -D_GNU_SOURCE -Isrc bench/vision/bench_intake.c build/librode
    $(pkg-config --libs $PKGS) -ljpeg -lhpdf -lgumbo -lpthread -lm -o build/bench_intake
 [ -f "$OUT/photo_12mp.jpg" ] || $PY bench/vision/gen_images.py "$OUT" >/dev/null
 : > "$OUT/samples.jsonl"
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 for img in photo_12mp photo_1mp; do
   for r in $(seq "$ROUNDS"); do
     OMP_NUM_THREADS=1 taskset -c 0 build/bench_intake "$OUT/$img.jpg" "$ITERS" \
@@ -24,4 +25,5 @@ for img in photo_12mp photo_1mp; do
   done
   build/bench_intake --mem "$OUT/$img.jpg" | sed "s/^{/{\"image\":\"$img\",\"method\":\"mem\",/" >> "$OUT/samples.jsonl"
 done
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 $PY bench/vision/summarise.py "$OUT/samples.jsonl"
