@@ -8,6 +8,7 @@
  * scan-count limit in the progress monitor (thousands of tiny scans burn CPU). */
 #include "vision/decode.h"
 #include "vision/jpeg_dc.h"
+#include "vision/jpeg_mcu.h"
 #include <setjmp.h>
 #include <stdio.h>
 #include <jpeglib.h>

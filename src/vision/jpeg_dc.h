@@ -39,21 +39,9 @@ enum {
  * the caller decodes with libjpeg. */
 int vision_jpeg_dc_decode(struct jpeg_decompress_struct *ci, int orientation, vision_image_t *out);
 
-/* The same entropy decoding for libjpeg's other scales. After jpeg_start_decompress()
- * on a single-scan Huffman file whose components all use AC coefficients (scale 1/4 and
- * up), replaces libjpeg's Huffman MCU decoder with ours: the same coefficients, so
- * libjpeg's IDCT, upsampling and colour conversion give the same pixels, sooner. Returns
- * NULL (nothing changed) when the file is not such a file or on allocation failure.
- * On anything but a clean stream the hook raises a libjpeg error (error_exit) after
- * marking itself failed: the caller must then release it, and decode the file again
- * without it to get libjpeg's own verdict. Release before jpeg_destroy/abort. */
-typedef struct vision_jpeg_mcu_hook vision_jpeg_mcu_hook_t;
-vision_jpeg_mcu_hook_t *vision_jpeg_mcu_hook_install(struct jpeg_decompress_struct *ci);
-int  vision_jpeg_mcu_hook_failed(const vision_jpeg_mcu_hook_t *h);
-void vision_jpeg_mcu_hook_release(struct jpeg_decompress_struct *ci, vision_jpeg_mcu_hook_t *h);
-
-/* Process-wide switch (on by default) read by decode_jpeg.c: off makes every JPEG go
- * through libjpeg, which lets tests and benchmarks compare the two paths. */
+/* Process-wide switch (on by default) read by decode_jpeg.c for this decoder and for
+ * jpeg_mcu.c's: off makes every JPEG go through libjpeg alone, which lets tests and
+ * benchmarks compare the two paths. */
 void vision_jpeg_dc_enable(int on);
 int  vision_jpeg_dc_enabled(void);
 #endif

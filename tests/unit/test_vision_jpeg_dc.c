@@ -10,6 +10,7 @@
 #include "test.h"
 #include "vision/intake.h"
 #include "vision/jpeg_dc.h"
+#include "vision/jpeg_mcu.h"
 #include <setjmp.h>
 #include <stdlib.h>
 
