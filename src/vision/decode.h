@@ -9,7 +9,10 @@
  *     (tRNS included) composited onto white; large files box-reduced while streaming.
  *   - WebP: lossy/lossless; alpha composited onto white (straight alpha, sRGB values);
  *     large files shrunk by libwebp's rescaler while decoding.
- * JPEGs decode at a reduced DCT scale (1/2, 1/4, 1/8) when asked: see decode(). */
+ * JPEGs decode at a reduced DCT scale (1/2, 1/4, 1/8) when asked: see decode(). Their
+ * entropy data is decoded by our own Huffman decoders where the file allows (jpeg_dc.c at
+ * 1/8, jpeg_mcu.c inside libjpeg at other scales), with libjpeg's exact output; any other
+ * file, and any stream that is not clean, is decoded and judged by libjpeg alone. */
 #ifndef RODEO_VISION_DECODE_H
 #define RODEO_VISION_DECODE_H
 #include "vision/format.h"

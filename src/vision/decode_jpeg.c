@@ -5,7 +5,12 @@
  * not printed; "premature end of data" is promoted to a rejection, because libjpeg would
  * otherwise pad a truncated file with grey and report success. Two DoS guards: the
  * memory manager's cap (a progressive JPEG keeps whole-image coefficient planes) and a
- * scan-count limit in the progress monitor (thousands of tiny scans burn CPU). */
+ * scan-count limit in the progress monitor (thousands of tiny scans burn CPU).
+ *
+ * Entropy decoding is ours where the file allows (most of the time goes there): at 1/8
+ * jpeg_dc.c decodes the whole picture from libjpeg's parsed header; at other scales
+ * jpeg_mcu.c replaces libjpeg's Huffman module. Both decline anything unclean, and a
+ * declined MCU hook means the file is decoded again from the start by libjpeg alone. */
 #include "vision/decode.h"
 #include "vision/jpeg_dc.h"
 #include "vision/jpeg_mcu.h"
