@@ -16,7 +16,7 @@
 #include <string.h>
 
 /* Stands in for libjpeg's Huffman entropy module (jdhuff.c) for the rest of a
- * single-scan decode: same coefficients, found with the code+value tables above. pub
+ * single-scan decode: same coefficients, found with jpeg_huff.h's code+value table. pub
  * must stay first: libjpeg calls through ci->entropy. */
 struct vision_jpeg_mcu_hook {
     struct jpeg_entropy_decoder pub;
