@@ -17,7 +17,6 @@
 #include "blob/blob.h"
 #include "core/buf.h"
 #include "core/config.h"
-#include "core/crypto.h"
 #include "core/log.h"
 #include "core/str.h"
 #include "core/timeutil.h"
@@ -132,20 +131,13 @@ static json_t *cached_upload(int64_t id, int64_t user_id, const char *options)
     return NULL;
 }
 
-/* Byte-identical re-upload: SHA-256 of the file, no decode. The fast path. */
-static json_t *cached_exact(const char *path, int64_t user_id, const char *options, char sha_out[65])
+/* Byte-identical re-upload: the upload's SHA-256 (computed by the HTTP layer while the part
+ * streamed to disk) and one indexed row read; no decode, no re-read. The fast path. */
+static json_t *cached_exact(const http_part_t *file, int64_t user_id, const char *options)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    buf_t b = { 0 };
-    char chunk[65536];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0 && b.len < (64u << 20)) buf_append(&b, chunk, n);
-    fclose(f);
-    sha256_hex(b.data ? b.data : "", b.len, sha_out);
-    buf_free(&b);
+    if (!file->sha256 || strlen(file->sha256) != 64) return NULL;
     int64_t id = 0;
-    if (store_upload_find_sha256(g_api.store, user_id, sha_out, time_now_us() - DUP_WINDOW_US, &id) != STORE_OK)
+    if (store_upload_find_sha256(g_api.store, user_id, file->sha256, time_now_us() - DUP_WINDOW_US, &id) != STORE_OK)
         return NULL;
     return cached_upload(id, user_id, options);
 }
@@ -220,8 +212,7 @@ void api_recognize_product(http_req_t *req, http_resp_t *resp)
     buf_printf(&ob, "p=%d k=%d c=%s b=%s m=%s", prices, o.top_k, o.category ? o.category : "", o.brand ? o.brand : "",
                recog_method(engine));
     options = buf_steal(&ob);
-    char sha[65];
-    json_t *out = cached_exact(file->path, uid, options, sha);
+    json_t *out = cached_exact(file, uid, options);
     if (out) {
         /* the same bytes again: the stored answer, its metadata included (same photo, same caller) */
         json_object_del(out, "_options");

@@ -57,6 +57,8 @@ typedef struct {
     const char *path;            /* temp file path for file parts, else NULL */
     const char *value;           /* value for plain fields (NUL-terminated), else NULL */
     size_t      size;
+    const char *sha256;          /* file parts: lowercase hex SHA-256 of the bytes, computed
+                                    while they streamed to disk ("" if hashing failed); else NULL */
 } http_part_t;
 
 /* The authenticated principal, filled by the auth middleware from the token only. */
