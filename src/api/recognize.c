@@ -5,10 +5,18 @@
  * consent_to_fingerprinting (default false); Rodeo adds optional top_k (1..20), category
  * and brand filters. Unknown form fields are refused (422), so a typo in a filter is not
  * silently ignored.
- * Flow: quota -> intake (validation verdict = the HTTP answer) -> duplicate cache (same
- * caller, pHash within DUP_DISTANCE, last 24 h, same options) -> engine (CLIP when loaded, else classic
- * features; recog/recognize.h) -> upload record
- * (EXIF as the intake kept it, device only with consent) -> 200.
+ * Flow: quota -> byte-identical re-upload (the SHA-256 the HTTP layer computed while the file
+ * streamed in, one indexed row read: answered on the server thread) -> the rest on the
+ * recognition workers (the connection is suspended meanwhile, http_resp_defer, so a slow
+ * photo never stalls other connections): intake (validation verdict = the HTTP answer) ->
+ * duplicate cache (same caller, pHash within DUP_DISTANCE, last 24 h, same options) ->
+ * engine (CLIP when loaded, its embeddings batched across concurrent requests; else
+ * classic features; recog/recognize.h) -> upload record (EXIF as the intake kept it,
+ * device only with consent) -> 200.
+ * Workers: RECOG_WORKERS threads (default 4; 0 = run on the server thread), queue of
+ * RECOG_QUEUE requests (default 256; beyond it 503 recognition_busy). Batching:
+ * RECOG_BATCH photos per CLIP pass (default 8; 1 = off), RECOG_BATCH_WAIT_MS the longest a
+ * pass waits for photos still in intake (default 5).
  * Privacy (contract F10): a cached result is only ever the same caller's; the photo's
  * metadata in a response is always this upload's own. */
 #include "api/api.h"
@@ -21,6 +29,8 @@
 #include "core/str.h"
 #include "core/timeutil.h"
 #include "ml/service.h"
+#include "recog/clipmatch.h"
+#include "recog/pool.h"
 #include "recog/recognize.h"
 #include "store/catalog.h"
 #include "vision/dupindex.h"
@@ -36,6 +46,7 @@
 static recog_engine_t    *engine;
 static vision_dupindex_t *dups;
 static blob_store_t      *photos;
+static recog_pool_t      *workers;  /* NULL: recognitions run on the server threads */
 static pthread_t          starter;
 static int                starter_running;
 static volatile int       starter_cancel;
@@ -60,6 +71,19 @@ static void *starter_thread(void *arg)
     return NULL;
 }
 
+/* An integer setting from the environment within [lo, hi]; def when unset or malformed. */
+static long env_int(const char *name, long def, long lo, long hi)
+{
+    const char *s = getenv(name);
+    int64_t v;
+    if (!s || !*s) return def;
+    if (!str_to_i64(s, &v) || v < lo || v > hi) {
+        log_warn("%s=%s ignored (expected %ld..%ld); using %ld", name, s, lo, hi, def);
+        return def;
+    }
+    return (long)v;
+}
+
 int api_recognize_init(char *err, size_t errlen)
 {
     engine = recog_engine_new();
@@ -76,6 +100,14 @@ int api_recognize_init(char *err, size_t errlen)
     }
     long n = recog_engine_load(engine, g_api.store, err, errlen);
     if (n < 0) return -1;
+    int nworkers = (int)env_int("RECOG_WORKERS", 4, 0, 64);
+    if (nworkers > 0) {
+        workers = recog_pool_new(nworkers, (int)env_int("RECOG_QUEUE", 256, 1, 100000));
+        if (!workers) log_warn("recognition: no worker threads; recognitions run on the server threads");
+    }
+    recog_clip_t *clip = recog_engine_clip(engine);
+    int batch = (int)env_int("RECOG_BATCH", 8, 1, 64);
+    if (clip && batch > 1) recog_clip_set_batching(clip, batch, (int)env_int("RECOG_BATCH_WAIT_MS", 5, 0, 1000) * 1000);
     store_uploads_since(g_api.store, time_now_us() - DUP_WINDOW_US, refill_dup, NULL);
     log_info("recognition: %ld catalog images loaded (method: %s)", n, recog_method(engine));
     const char *s = getenv("RODEO_STARTER_CATALOG");
@@ -90,6 +122,8 @@ int api_recognize_init(char *err, size_t errlen)
 
 void api_recognize_shutdown(void)
 {
+    recog_pool_free(workers);   /* the server stopped first: nothing new arrives; queued jobs finish */
+    workers = NULL;
     if (starter_running) {
         starter_cancel = 1;
         pthread_join(starter, NULL);
@@ -161,6 +195,97 @@ static json_t *cached(int64_t user_id, uint64_t phash, const char *options)
     return NULL;
 }
 
+/* Everything after the byte-identical cache: intake, near-duplicate cache, recognition, the
+ * upload record. Runs on a recognition worker (or the server thread without workers). */
+static void recognize_slow(http_req_t *req, http_resp_t *resp, const http_part_t *file, const recog_opts_t *opts,
+                           const char *options, bool consent, int64_t uid, int64_t t0)
+{
+    recog_opts_t o = *opts;
+    json_t *out = NULL;
+    vision_intake_options_t io;
+    vision_intake_options_default(&io);
+    io.consent = consent;
+    io.input_size = recog_intake_size(engine);   /* CLIP's tensor; classic uses the thumbnail */
+    io.max_file_bytes = g_config.max_upload_bytes ? g_config.max_upload_bytes : io.max_file_bytes;
+    vision_intake_t in;
+    memset(&in, 0, sizeof in);
+    int rc = vision_intake_file(file->path, &io, &in);
+    recog_clip_expect(recog_engine_clip(engine), -1);   /* a batch need not wait for this one */
+    if (rc != 0) {
+        if (uid) api_quota_refund(req, BILLING_ACTION_RECOGNITION);
+        http_resp_error(resp, in.error.status ? in.error.status : 400, in.error.code[0] ? in.error.code : "invalid_image",
+                        "%s", in.error.message);
+        goto done;
+    }
+    out = cached(uid, in.phash, options);
+    if (out) {
+        json_object_del(out, "_options");
+        json_object_set_new(out, "cached", json_true());
+        /* the cached part is what the pixels say; the metadata is this upload's own */
+        json_object_set_new(out, "metadata", recog_metadata(&in, (double)(time_now_us() - t0) / 1000.0));
+        http_resp_json(resp, 200, out);
+        out = NULL;
+        goto done;
+    }
+    char err[300] = "";
+    out = recog_respond(g_api.store, engine, &in, &o, t0, err, sizeof err);
+    if (!out) {
+        if (uid) api_quota_refund(req, BILLING_ACTION_RECOGNITION);
+        http_resp_error(resp, 503, "recognition_unavailable", "Recognition failed: %s", err);
+        goto done;
+    }
+    json_object_set_new(out, "cached", json_false());
+    /* keep the photo (content-addressed) and the record */
+    char berr[200];
+    int stored = blob_put_file(photos, in.sha256, file->path, berr, sizeof berr) == BLOB_OK;
+    if (!stored) log_warn("recognize: photo not stored: %s", berr);
+    json_object_set_new(out, "_options", json_string(options));
+    char *results = json_dumps(out, JSON_COMPACT);
+    json_object_del(out, "_options");
+    char *timings = json_dumps(json_object_get(out, "timings"), JSON_COMPACT);
+    store_upload_in_t up = { .user_id = uid, .device_id = consent && in.device_id[0] ? in.device_id : NULL,
+                             .sha256 = in.sha256, .blob_key = stored ? in.sha256 : NULL,
+                             .format = vision_format_name(in.format), .phash = in.phash, .width = in.width,
+                             .height = in.height, .metadata_json = in.exif_json, .results_json = results,
+                             .method = json_string_value(json_object_get(out, "method")), .timings_json = timings };
+    int64_t upload_id = 0;
+    if (store_upload_add(g_api.store, &up, &upload_id) == STORE_OK) vision_dupindex_add(dups, upload_id, in.phash);
+    if (up.device_id) {
+        json_t *ex = in.exif_json ? json_loads(in.exif_json, 0, NULL) : NULL;
+        store_device_touch(g_api.store, up.device_id, json_string_value(json_object_get(ex, "camera_make")),
+                           json_string_value(json_object_get(ex, "camera_model")),
+                           json_string_value(json_object_get(ex, "software")), uid);
+        json_decref(ex);
+    }
+    free(results);
+    free(timings);
+    http_resp_json(resp, 200, out);
+    out = NULL;
+done:
+    json_decref(out);
+    vision_intake_free(&in);
+}
+
+typedef struct {
+    http_deferred_t *d;
+    http_req_t *req;
+    const http_part_t *file;   /* the request's: lives until the response is sent */
+    recog_opts_t o;
+    char *options;
+    bool consent;
+    int64_t uid, t0;
+} recog_job_t;
+
+static void recognize_job(void *arg)
+{
+    recog_job_t *j = arg;
+    recognize_slow(j->req, http_deferred_resp(j->d), j->file, &j->o, j->options, j->consent, j->uid, j->t0);
+    http_deferred_done(j->d);
+    free(j->options);
+    free(j);
+}
+
+
 void api_recognize_product(http_req_t *req, http_resp_t *resp)
 {
     int64_t t0 = time_now_us();
@@ -224,67 +349,27 @@ void api_recognize_product(http_req_t *req, http_resp_t *resp)
         free(options);
         return;
     }
-    vision_intake_options_t io;
-    vision_intake_options_default(&io);
-    io.consent = consent;
-    io.input_size = recog_intake_size(engine);   /* CLIP's tensor; classic uses the thumbnail */
-    io.max_file_bytes = g_config.max_upload_bytes ? g_config.max_upload_bytes : io.max_file_bytes;
-    vision_intake_t in;
-    memset(&in, 0, sizeof in);
-    if (vision_intake_file(file->path, &io, &in) != 0) {
-        if (uid) api_quota_refund(req, BILLING_ACTION_RECOGNITION);
-        http_resp_error(resp, in.error.status ? in.error.status : 400, in.error.code[0] ? in.error.code : "invalid_image",
-                        "%s", in.error.message);
-        goto done;
+    {
+        recog_clip_expect(recog_engine_clip(engine), +1);   /* counted until its intake ends */
+        http_deferred_t *d = workers ? http_resp_defer(resp) : NULL;
+        if (!d) {
+            recognize_slow(req, resp, file, &o, options, consent, uid, t0);
+            free(options);
+            return;
+        }
+        recog_job_t *j = xcalloc(1, sizeof *j);
+        *j = (recog_job_t){ d, req, file, o, options, consent, uid, t0 };
+        if (recog_pool_submit(workers, recognize_job, j) != 0) {
+            recog_clip_expect(recog_engine_clip(engine), -1);
+            if (uid) api_quota_refund(req, BILLING_ACTION_RECOGNITION);
+            http_resp_t *dr = http_deferred_resp(d);
+            http_resp_header(dr, "Retry-After", "1");
+            http_resp_error(dr, 503, "recognition_busy", "Too many recognitions in progress; try again shortly");
+            http_deferred_done(d);
+            free(options);
+            free(j);
+        }
     }
-    out = cached(uid, in.phash, options);
-    if (out) {
-        json_object_del(out, "_options");
-        json_object_set_new(out, "cached", json_true());
-        /* the cached part is what the pixels say; the metadata is this upload's own */
-        json_object_set_new(out, "metadata", recog_metadata(&in, (double)(time_now_us() - t0) / 1000.0));
-        http_resp_json(resp, 200, out);
-        out = NULL;
-        goto done;
-    }
-    char err[300] = "";
-    out = recog_respond(g_api.store, engine, &in, &o, t0, err, sizeof err);
-    if (!out) {
-        if (uid) api_quota_refund(req, BILLING_ACTION_RECOGNITION);
-        http_resp_error(resp, 503, "recognition_unavailable", "Recognition failed: %s", err);
-        goto done;
-    }
-    json_object_set_new(out, "cached", json_false());
-    /* keep the photo (content-addressed) and the record */
-    char berr[200];
-    int stored = blob_put_file(photos, in.sha256, file->path, berr, sizeof berr) == BLOB_OK;
-    if (!stored) log_warn("recognize: photo not stored: %s", berr);
-    json_object_set_new(out, "_options", json_string(options));
-    char *results = json_dumps(out, JSON_COMPACT);
-    json_object_del(out, "_options");
-    char *timings = json_dumps(json_object_get(out, "timings"), JSON_COMPACT);
-    store_upload_in_t up = { .user_id = uid, .device_id = consent && in.device_id[0] ? in.device_id : NULL,
-                             .sha256 = in.sha256, .blob_key = stored ? in.sha256 : NULL,
-                             .format = vision_format_name(in.format), .phash = in.phash, .width = in.width,
-                             .height = in.height, .metadata_json = in.exif_json, .results_json = results,
-                             .method = json_string_value(json_object_get(out, "method")), .timings_json = timings };
-    int64_t upload_id = 0;
-    if (store_upload_add(g_api.store, &up, &upload_id) == STORE_OK) vision_dupindex_add(dups, upload_id, in.phash);
-    if (up.device_id) {
-        json_t *ex = in.exif_json ? json_loads(in.exif_json, 0, NULL) : NULL;
-        store_device_touch(g_api.store, up.device_id, json_string_value(json_object_get(ex, "camera_make")),
-                           json_string_value(json_object_get(ex, "camera_model")),
-                           json_string_value(json_object_get(ex, "software")), uid);
-        json_decref(ex);
-    }
-    free(results);
-    free(timings);
-    http_resp_json(resp, 200, out);
-    out = NULL;
-done:
-    json_decref(out);
-    free(options);
-    vision_intake_free(&in);
 }
 
 void api_product_analytics(http_req_t *req, http_resp_t *resp)

@@ -2,6 +2,7 @@
  * The scan is exact: at catalog sizes (10^2..10^5 entries x 512 floats) it is a few
  * milliseconds and needs no index build, and filters cost nothing extra. */
 #include "recog/clipmatch.h"
+#include "recog/batch.h"
 #include "core/buf.h"
 #include "index/vdist.h"
 #include "ml/zeroshot.h"
@@ -25,6 +26,7 @@ struct recog_clip {
     pthread_rwlock_t lock;
     const clip_model_t *m;
     zeroshot_t *zs;
+    recog_batcher_t *batch;             /* NULL: each photo embedded alone */
     int dim, size;
     char coll[2][160];
     entry_t *ents; float *vecs; size_t n, cap, live;
@@ -60,6 +62,7 @@ void recog_clip_free(recog_clip_t *c)
 {
     if (!c) return;
     zeroshot_free(c->zs);
+    recog_batcher_free(c->batch);
     for (int i = 0; i < c->ncats; i++) free(c->cats[i]);
     for (int i = 0; i < c->nbrands; i++) free(c->brands[i]);
     free(c->cats); free(c->brands); free(c->ents); free(c->vecs);
@@ -81,9 +84,39 @@ size_t recog_clip_count(recog_clip_t *c)
     return n;
 }
 
+static int embed_images(void *ctx, const float *tensors, int n, float *out)
+{
+    return clip_embed_images(ctx, tensors, n, out);
+}
+
+int recog_clip_set_batching(recog_clip_t *c, int max_batch, int max_wait_us)
+{
+    if (!c || c->batch) return -1;
+    c->batch = recog_batcher_new(embed_images, (void *)c->m, (size_t)3 * (size_t)c->size * (size_t)c->size, c->dim,
+                                 max_batch, max_wait_us);
+    return c->batch ? 0 : -1;
+}
+
+void recog_clip_expect(recog_clip_t *c, int delta)
+{
+    if (c) recog_batcher_expect(c->batch, delta);
+}
+
+int recog_clip_batch_stats(recog_clip_t *c, long *batches, long *items, int *largest)
+{
+    if (!c || !c->batch) return -1;
+    recog_batch_stats_t st;
+    recog_batcher_stats(c->batch, &st);
+    *batches = st.batches;
+    *items = st.items;
+    *largest = st.largest;
+    return 0;
+}
+
 int recog_clip_embed_image(recog_clip_t *c, const float *tensor, float *out)
 {
-    return tensor ? clip_embed_images(c->m, tensor, 1, out) : -1;
+    if (!tensor) return -1;
+    return c->batch ? recog_batcher_embed(c->batch, tensor, out) : clip_embed_images(c->m, tensor, 1, out);
 }
 
 int recog_clip_embed_text(recog_clip_t *c, const char *text, float *out)

@@ -39,9 +39,17 @@ size_t recog_clip_count(recog_clip_t *c);
 const char *recog_clip_collection(const recog_clip_t *c, recog_clip_kind_t kind);
 
 /* Embeddings (L2-normalised, recog_clip_dim floats): of one intake tensor (3 x S x S), of one
- * text. 0 or -1. */
+ * text. 0 or -1. With batching on, concurrent image calls share one forward pass. */
 int recog_clip_embed_image(recog_clip_t *c, const float *tensor, float *out);
 int recog_clip_embed_text(recog_clip_t *c, const char *text, float *out);
+/* Turns on request batching of recog_clip_embed_image (recog/batch.h): up to max_batch photos
+ * per forward pass, a leader waiting at most max_wait_us for requests announced with
+ * recog_clip_expect. Call once, before queries start. 0, or -1 (already on). */
+int  recog_clip_set_batching(recog_clip_t *c, int max_batch, int max_wait_us);
+/* A photo is on its way to recog_clip_embed_image (+1) / no longer (-1). No-op without batching. */
+void recog_clip_expect(recog_clip_t *c, int delta);
+/* Passes run, photos embedded and the largest batch so far; -1 without batching. */
+int  recog_clip_batch_stats(recog_clip_t *c, long *batches, long *items, int *largest);
 /* "brand model: description" into buf. */
 void recog_clip_product_text(const char *brand, const char *model, const char *description, char *buf,
                              size_t buflen);
