@@ -124,6 +124,10 @@ void api_recognize_shutdown(void)
 {
     recog_pool_free(workers);   /* the server stopped first: nothing new arrives; queued jobs finish */
     workers = NULL;
+    long nb, ni;
+    int largest;
+    if (engine && recog_clip_batch_stats(recog_engine_clip(engine), &nb, &ni, &largest) == 0 && nb)
+        log_info("recognition: batches %ld, photos %ld, mean %.2f, largest %d", nb, ni, (double)ni / (double)nb, largest);
     if (starter_running) {
         starter_cancel = 1;
         pthread_join(starter, NULL);
@@ -309,7 +313,7 @@ void api_recognize_product(http_req_t *req, http_resp_t *resp)
     if (!form_bool(req, resp, "include_prices", true, &prices) ||
         !form_bool(req, resp, "consent_to_fingerprinting", false, &consent))
         return;
-    recog_opts_t o = { .include_prices = prices, .top_k = 5 };
+    recog_opts_t o = { .include_prices = prices, .top_k = 5, .classifier = ml_service_vit() };
     const http_part_t *tk = http_req_part(req, "top_k");
     if (tk) {
         int64_t k;
@@ -333,9 +337,9 @@ void api_recognize_product(http_req_t *req, http_resp_t *resp)
     char *options = NULL;
 
     buf_t ob = { 0 };
-    /* the method is part of the key: after CLIP is configured, older classic answers do not return */
-    buf_printf(&ob, "p=%d k=%d c=%s b=%s m=%s", prices, o.top_k, o.category ? o.category : "", o.brand ? o.brand : "",
-               recog_method(engine));
+    /* the method is part of the key: after CLIP (or the classifier) is configured, older answers do not return */
+    buf_printf(&ob, "p=%d k=%d c=%s b=%s m=%s%s", prices, o.top_k, o.category ? o.category : "", o.brand ? o.brand : "",
+               recog_method(engine), o.classifier ? "+vit" : "");
     options = buf_steal(&ob);
     json_t *out = cached_exact(file, uid, options);
     if (out) {

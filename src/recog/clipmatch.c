@@ -304,13 +304,23 @@ static int cmp_hit(const void *a, const void *b)
 }
 
 /* Fuses zero-shot over labels ids[0..n) with the neighbours' vote (vote[id] shares) into out,
- * best first, at most RECOG_MAX_LABELS. names: the intern table; prompts: text per label. */
+ * best first, at most RECOG_MAX_LABELS. names: the intern table; prompts: text per label.
+ * prior (the operator's classifier, classify.h), when some of its labels name one of these
+ * (case-insensitively), takes zero-shot's place, renormalised over them. */
 static int fuse(recog_clip_t *c, const float *emb, const int *ids, int n, const char *const *prompts,
-                const float *vote, char **names, recog_label_t *out, int *best_id)
+                const float *vote, char **names, const recog_label_t *prior, int nprior, recog_label_t *out,
+                int *best_id)
 {
     zeroshot_score_t *zs = xmalloc(sizeof *zs * (size_t)n);
     float *p = xcalloc((size_t)n, sizeof *p);
-    if (zeroshot_classify(c->zs, emb, prompts, n, zs) == 0)
+    float *cls = xcalloc((size_t)n, sizeof *cls);
+    double csum = 0;
+    for (int k = 0; k < nprior; k++)
+        for (int i = 0; i < n; i++)
+            if (!strcasecmp(prior[k].name, names[ids[i]])) { cls[i] += prior[k].confidence; csum += prior[k].confidence; break; }
+    if (csum > 0)
+        for (int i = 0; i < n; i++) p[i] += CLIP_ZS_WEIGHT * (float)(cls[i] / csum);
+    else if (zeroshot_classify(c->zs, emb, prompts, n, zs) == 0)
         for (int i = 0; i < n; i++) p[zs[i].index] += CLIP_ZS_WEIGHT * zs[i].score;
     else
         for (int i = 0; i < n; i++) p[i] += CLIP_ZS_WEIGHT / (float)n;
@@ -330,7 +340,7 @@ static int fuse(recog_clip_t *c, const float *emb, const int *ids, int n, const 
         out[i].confidence = p[order[i]];
     }
     free(order);
-    free(p); free(zs);
+    free(p); free(zs); free(cls);
     return k;
 }
 
@@ -383,6 +393,12 @@ static int distinct_at_least(const hit_t *hits, size_t nh, size_t want)
 
 int recog_clip_query(recog_clip_t *c, const float *emb, const recog_query_t *q, recog_result_t *out)
 {
+    return recog_clip_query_prior(c, emb, q, NULL, 0, out);
+}
+
+int recog_clip_query_prior(recog_clip_t *c, const float *emb, const recog_query_t *q, const recog_label_t *prior,
+                           int nprior, recog_result_t *out)
+{
     if (!c || !emb || !q || !out) return -1;
     memset(out, 0, sizeof *out);
     int top_k = q->top_k < 1 ? 1 : q->top_k > RECOG_MAX_MATCHES ? RECOG_MAX_MATCHES : q->top_k;
@@ -434,7 +450,7 @@ int recog_clip_query(recog_clip_t *c, const float *emb, const recog_query_t *q, 
         n++;
     }
     int best_cat = -1, best_brand = -1;
-    out->n_categories = fuse(c, emb, ids, n, prompts, cvote, c->cats, out->categories, &best_cat);
+    out->n_categories = fuse(c, emb, ids, n, prompts, cvote, c->cats, prior, nprior, out->categories, &best_cat);
     /* 3. brand: over the brands of the chosen category, prompts "<brand> <category>" */
     for (size_t i = 0; i < np && i < CLIP_VOTE_N; i++)
         if (hits[i].cat == best_cat) bvote[hits[i].brand] += expf((hits[i].s - hits[0].s) / CLIP_VOTE_T);
@@ -452,7 +468,7 @@ int recog_clip_query(recog_clip_t *c, const float *emb, const recog_query_t *q, 
         prompts[n] = ptxt[n];
         n++;
     }
-    out->n_brands = n ? fuse(c, emb, ids, n, prompts, bvote, c->brands, out->brands, &best_brand) : 0;
+    out->n_brands = n ? fuse(c, emb, ids, n, prompts, bvote, c->brands, NULL, 0, out->brands, &best_brand) : 0;
     for (int i = 0; i < n; i++) free(ptxt[i]);
     free(ptxt); free(seen); free(prompts); free(ids); free(cvote); free(bvote); free(hits);
     pthread_rwlock_unlock(&c->lock);

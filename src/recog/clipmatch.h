@@ -69,4 +69,9 @@ int  recog_clip_has_brand(recog_clip_t *c, const char *brand);
 /* Recognises one photo embedding. matches[].global = cosine, .score = max(0, cosine),
  * .verify = 0, .image_id = the entry's item (0 for a text entry). 0, or -1 on bad input. */
 int recog_clip_query(recog_clip_t *c, const float *emb, const recog_query_t *q, recog_result_t *out);
+/* The same, with the operator's classifier's category probabilities (classify.h; names
+ * matched case-insensitively) in zero-shot's place for the category; the brand step then
+ * follows the category so chosen. prior NULL / nprior 0: recog_clip_query. */
+int recog_clip_query_prior(recog_clip_t *c, const float *emb, const recog_query_t *q, const recog_label_t *prior,
+                           int nprior, recog_result_t *out);
 #endif

@@ -1,6 +1,7 @@
 /* recognize.c — engine loading from the store, the recognition response, catalog import
  * and the starter catalog (see recognize.h). */
 #include "recog/recognize.h"
+#include "recog/classify.h"
 #include "recog/clipmatch.h"
 #include "blob/blob.h"
 #include "catalog/catalog.h"
@@ -289,6 +290,8 @@ json_t *recog_metadata(const vision_intake_t *in, double total_ms)
     return md;
 }
 
+static int engine_knows_category(void *ctx, const char *name) { return recog_engine_has_category(ctx, name); }
+
 json_t *recog_respond(store_t *st, recog_engine_t *e, const vision_intake_t *in, const recog_opts_t *o,
                       int64_t started_us, char *err, size_t errlen)
 {
@@ -299,6 +302,17 @@ json_t *recog_respond(store_t *st, recog_engine_t *e, const vision_intake_t *in,
     int64_t t0 = time_mono_us(), t1, t2;
     recog_query_t q = { .top_k = o->top_k > 0 ? o->top_k : 5, .category = o->category, .brand = o->brand };
     const char *method = "classic";
+    /* the operator's classifier, when configured, speaks for the category (classify.h) */
+    recog_label_t *cls = NULL;
+    int ncls = 0;
+    int64_t tc = time_mono_us();
+    if (o->classifier) {
+        cls = xmalloc(sizeof *cls * RECOG_CLASSIFIER_MAX);
+        ncls = recog_classifier_predict(o->classifier, in, cls, RECOG_CLASSIFIER_MAX);
+        if (ncls < 0) { log_warn("recognize: the category classifier failed on this photo"); ncls = 0; }
+    }
+    double classifier_ms = (double)(time_mono_us() - tc) / 1000.0;
+    t0 = time_mono_us();
     recog_clip_t *clip = recog_engine_clip(e);
     float *emb = NULL;
     /* CLIP when loaded, holding entries and given a tensor of its input size; any failure
@@ -307,7 +321,7 @@ json_t *recog_respond(store_t *st, recog_engine_t *e, const vision_intake_t *in,
         emb = xmalloc(sizeof(float) * (size_t)recog_clip_dim(clip));
         if (recog_clip_embed_image(clip, in->tensor, emb) == 0) {
             t1 = time_mono_us();
-            if (recog_clip_query(clip, emb, &q, res) == 0) {
+            if (recog_clip_query_prior(clip, emb, &q, cls, ncls, res) == 0) {
                 method = "clip";
                 t2 = time_mono_us();
                 goto respond;
@@ -324,6 +338,9 @@ json_t *recog_respond(store_t *st, recog_engine_t *e, const vision_intake_t *in,
         snprintf(err, errlen, "recognition failed");
         goto done;
     }
+    if (ncls && res->n_matches)
+        res->n_categories = recog_fuse_classifier(res->categories, res->n_categories, RECOG_MAX_LABELS, cls, ncls,
+                                                  q.category, engine_knows_category, e);
     t2 = time_mono_us();
 respond:;
     json_t *matches = json_array();
@@ -358,7 +375,10 @@ respond:;
                     "matches", matches, "metadata", recog_metadata(in, total_ms),
                     "timings", "intake_ms", in->t.total_us / 1000.0, "features_ms", (t1 - t0) / 1000.0,
                     "search_ms", (t2 - t1) / 1000.0, "response_ms", (t3 - t2) / 1000.0, "total_ms", total_ms);
+    if (out && o->classifier)
+        json_object_set_new(json_object_get(out, "timings"), "classifier_ms", json_real(classifier_ms));
 done:
+    free(cls);
     free(emb);
     free(tpl);
     free(res);
