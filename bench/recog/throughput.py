@@ -117,6 +117,7 @@ def run_level(args, photos, env, conc):
         todo = list(range(min(args.requests, len(photos) - 2)))
         lock = threading.Lock()
         lat, errors, server_ms = [], [], []
+        stages = {"intake_ms": [], "features_ms": [], "search_ms": [], "response_ms": []}
 
         def client():
             while True:
@@ -135,6 +136,8 @@ def run_level(args, photos, env, conc):
                     else:
                         lat.append(dt)
                         server_ms.append(d["metadata"]["processing_time_ms"])
+                        for k in stages:
+                            stages[k].append(d["timings"].get(k, 0))
 
         n = len(todo)
         load0 = os.getloadavg()[0]
@@ -155,7 +158,8 @@ def run_level(args, photos, env, conc):
     return {"concurrency": conc, "requests": n, "ok": len(lat), "errors": len(errors), "first_error": errors[:1],
             "rps": len(lat) / wall, "p50_ms": 1000 * pct(lat, 50), "p99_ms": 1000 * pct(lat, 99),
             "server_p50_ms": pct(server_ms, 50), "cpu_ms_per_rec": 1000 * cpu / max(1, len(lat)),
-            "load": (round(load0, 2), round(load1, 2)), "batches": batches[-1] if batches else ""}
+            "load": (round(load0, 2), round(load1, 2)), "batches": batches[-1] if batches else "",
+            "stage_p50_ms": {k: round(pct(v, 50), 1) for k, v in stages.items()}}
 
 
 def run_cached(args, photos, env):

@@ -28,6 +28,7 @@
 #include "core/log.h"
 #include "core/str.h"
 #include "core/timeutil.h"
+#include "ml/kernels.h"
 #include "ml/service.h"
 #include "recog/clipmatch.h"
 #include "recog/pool.h"
@@ -39,6 +40,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #define DUP_DISTANCE 4                    /* pHash bits: a re-encode or resize of the same photo */
 #define DUP_WINDOW_US (24LL * 3600 * 1000000)
@@ -107,7 +109,13 @@ int api_recognize_init(char *err, size_t errlen)
     }
     recog_clip_t *clip = recog_engine_clip(engine);
     int batch = (int)env_int("RECOG_BATCH", 8, 1, 64);
-    if (clip && batch > 1) recog_clip_set_batching(clip, batch, (int)env_int("RECOG_BATCH_WAIT_MS", 5, 0, 1000) * 1000);
+    if (clip && batch > 1) {
+        /* as many passes at once as the cores allow next to each pass's matrix threads */
+        long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+        int mt = ml_threads_get() > 0 ? ml_threads_get() : 1;
+        int passes = (int)env_int("RECOG_BATCH_PASSES", ncpu > mt ? ncpu / mt : 1, 1, 64);
+        recog_clip_set_batching(clip, batch, (int)env_int("RECOG_BATCH_WAIT_MS", 5, 0, 1000) * 1000, passes);
+    }
     store_uploads_since(g_api.store, time_now_us() - DUP_WINDOW_US, refill_dup, NULL);
     log_info("recognition: %ld catalog images loaded (method: %s)", n, recog_method(engine));
     const char *s = getenv("RODEO_STARTER_CATALOG");
@@ -213,9 +221,10 @@ static void recognize_slow(http_req_t *req, http_resp_t *resp, const http_part_t
     io.max_file_bytes = g_config.max_upload_bytes ? g_config.max_upload_bytes : io.max_file_bytes;
     vision_intake_t in;
     memset(&in, 0, sizeof in);
-    int rc = vision_intake_file(file->path, &io, &in);
-    recog_clip_expect(recog_engine_clip(engine), -1);   /* a batch need not wait for this one */
-    if (rc != 0) {
+    /* the request was announced to the batcher: recog_respond ends that; other exits here */
+    o.announced = true;
+    if (vision_intake_file(file->path, &io, &in) != 0) {
+        recog_clip_expect(recog_engine_clip(engine), -1);
         if (uid) api_quota_refund(req, BILLING_ACTION_RECOGNITION);
         http_resp_error(resp, in.error.status ? in.error.status : 400, in.error.code[0] ? in.error.code : "invalid_image",
                         "%s", in.error.message);
@@ -223,6 +232,7 @@ static void recognize_slow(http_req_t *req, http_resp_t *resp, const http_part_t
     }
     out = cached(uid, in.phash, options);
     if (out) {
+        recog_clip_expect(recog_engine_clip(engine), -1);
         json_object_del(out, "_options");
         json_object_set_new(out, "cached", json_true());
         /* the cached part is what the pixels say; the metadata is this upload's own */

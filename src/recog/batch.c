@@ -1,7 +1,7 @@
 /* batch.c — leader/follower batching of embedding calls (see batch.h).
  *
- * No extra thread: callers queue a slot and sleep; whichever caller finds no pass running
- * becomes the leader, collects, runs the pass outside the lock and wakes everyone. A caller
+ * No extra thread: callers queue a slot and sleep; a caller that finds fewer than
+ * max_passes passes running becomes a leader, collects, runs the pass outside the lock and wakes everyone. A caller
  * whose slot did not fit in that pass may lead the next one. */
 #include "recog/batch.h"
 #include "core/buf.h"
@@ -16,6 +16,7 @@ typedef struct slot {
     const float *tensor;
     float *out;
     int rc;
+    bool taken;                /* in a pass (collected by a leader) */
     bool done;
     struct slot *next;
 } slot_t;
@@ -26,16 +27,16 @@ struct recog_batcher {
     recog_embed_fn fn;
     void *ctx;
     size_t in_floats;
-    int dim, max_batch, max_wait_us;
+    int dim, max_batch, max_wait_us, max_passes;
     slot_t *head, *tail;       /* FIFO of slots waiting for a pass */
     int pending;
     int expect;                /* requests announced, not yet here */
-    bool running;              /* a leader is collecting or running a pass */
+    int running;               /* leaders collecting or running a pass */
     recog_batch_stats_t st;
 };
 
 recog_batcher_t *recog_batcher_new(recog_embed_fn fn, void *ctx, size_t in_floats, int dim, int max_batch,
-                                   int max_wait_us)
+                                   int max_wait_us, int max_passes)
 {
     if (!fn || !in_floats || dim <= 0) return NULL;
     recog_batcher_t *b = xcalloc(1, sizeof *b);
@@ -51,6 +52,7 @@ recog_batcher_t *recog_batcher_new(recog_embed_fn fn, void *ctx, size_t in_float
     b->dim = dim;
     b->max_batch = max_batch < 1 ? 1 : max_batch;
     b->max_wait_us = max_wait_us < 0 ? 0 : max_wait_us;
+    b->max_passes = max_passes < 1 ? 1 : max_passes;
     return b;
 }
 
@@ -84,6 +86,7 @@ static int collect(recog_batcher_t *b, slot_t **batch)
         if (pthread_cond_timedwait(&b->cv, &b->mu, &dl) == ETIMEDOUT) break;
     int n = 0;
     while (b->head && n < b->max_batch) {
+        b->head->taken = true;
         batch[n++] = b->head;
         b->head = b->head->next;
     }
@@ -92,21 +95,28 @@ static int collect(recog_batcher_t *b, slot_t **batch)
     return n;
 }
 
-int recog_batcher_embed(recog_batcher_t *b, const float *tensor, float *out)
+int recog_batcher_embed(recog_batcher_t *b, const float *tensor, float *out, int announced)
 {
     if (!b || !tensor || !out) return -1;
     slot_t s = { .tensor = tensor, .out = out };
     pthread_mutex_lock(&b->mu);
+    if (announced && b->expect > 0) b->expect--;
     if (b->tail) b->tail->next = &s; else b->head = &s;
     b->tail = &s;
     b->pending++;
     pthread_cond_broadcast(&b->cv);
     slot_t **batch = NULL;
     while (!s.done) {
-        if (b->running) { pthread_cond_wait(&b->cv, &b->mu); continue; }
-        b->running = true;
+        /* a slot already taken by another leader's pass only waits for it */
+        if (b->running >= b->max_passes || s.taken) { pthread_cond_wait(&b->cv, &b->mu); continue; }
+        b->running++;
         if (!batch) batch = xmalloc(sizeof *batch * (size_t)b->max_batch);
         int n = collect(b, batch);
+        if (!n) {                /* another leader took every slot, ours too */
+            b->running--;
+            pthread_cond_broadcast(&b->cv);
+            continue;
+        }
         pthread_mutex_unlock(&b->mu);
         int rc;
         if (n == 1) {
@@ -126,7 +136,7 @@ int recog_batcher_embed(recog_batcher_t *b, const float *tensor, float *out)
         b->st.batches++;
         b->st.items += n;
         if (n > b->st.largest) b->st.largest = n;
-        b->running = false;
+        b->running--;
         pthread_cond_broadcast(&b->cv);
     }
     pthread_mutex_unlock(&b->mu);

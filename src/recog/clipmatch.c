@@ -89,11 +89,11 @@ static int embed_images(void *ctx, const float *tensors, int n, float *out)
     return clip_embed_images(ctx, tensors, n, out);
 }
 
-int recog_clip_set_batching(recog_clip_t *c, int max_batch, int max_wait_us)
+int recog_clip_set_batching(recog_clip_t *c, int max_batch, int max_wait_us, int max_passes)
 {
     if (!c || c->batch) return -1;
     c->batch = recog_batcher_new(embed_images, (void *)c->m, (size_t)3 * (size_t)c->size * (size_t)c->size, c->dim,
-                                 max_batch, max_wait_us);
+                                 max_batch, max_wait_us, max_passes);
     return c->batch ? 0 : -1;
 }
 
@@ -113,10 +113,15 @@ int recog_clip_batch_stats(recog_clip_t *c, long *batches, long *items, int *lar
     return 0;
 }
 
-int recog_clip_embed_image(recog_clip_t *c, const float *tensor, float *out)
+int recog_clip_embed_image_announced(recog_clip_t *c, const float *tensor, float *out, int announced)
 {
     if (!tensor) return -1;
-    return c->batch ? recog_batcher_embed(c->batch, tensor, out) : clip_embed_images(c->m, tensor, 1, out);
+    return c->batch ? recog_batcher_embed(c->batch, tensor, out, announced) : clip_embed_images(c->m, tensor, 1, out);
+}
+
+int recog_clip_embed_image(recog_clip_t *c, const float *tensor, float *out)
+{
+    return recog_clip_embed_image_announced(c, tensor, out, 0);
 }
 
 int recog_clip_embed_text(recog_clip_t *c, const char *text, float *out)

@@ -43,11 +43,15 @@ const char *recog_clip_collection(const recog_clip_t *c, recog_clip_kind_t kind)
 int recog_clip_embed_image(recog_clip_t *c, const float *tensor, float *out);
 int recog_clip_embed_text(recog_clip_t *c, const char *text, float *out);
 /* Turns on request batching of recog_clip_embed_image (recog/batch.h): up to max_batch photos
- * per forward pass, a leader waiting at most max_wait_us for requests announced with
- * recog_clip_expect. Call once, before queries start. 0, or -1 (already on). */
-int  recog_clip_set_batching(recog_clip_t *c, int max_batch, int max_wait_us);
-/* A photo is on its way to recog_clip_embed_image (+1) / no longer (-1). No-op without batching. */
+ * per forward pass, up to max_passes passes at once, a leader waiting at most max_wait_us
+ * for requests announced with recog_clip_expect. Call once, before queries start. 0, or -1
+ * (already on). */
+int  recog_clip_set_batching(recog_clip_t *c, int max_batch, int max_wait_us, int max_passes);
+/* A photo is on its way to recog_clip_embed_image (+1) / will not come after all (-1).
+ * No-op without batching. An announced photo that does come is embedded with
+ * recog_clip_embed_image_announced(.., 1), which ends its announcement. */
 void recog_clip_expect(recog_clip_t *c, int delta);
+int  recog_clip_embed_image_announced(recog_clip_t *c, const float *tensor, float *out, int announced);
 /* Passes run, photos embedded and the largest batch so far; -1 without batching. */
 int  recog_clip_batch_stats(recog_clip_t *c, long *batches, long *items, int *largest);
 /* "brand model: description" into buf. */

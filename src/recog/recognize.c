@@ -317,9 +317,11 @@ json_t *recog_respond(store_t *st, recog_engine_t *e, const vision_intake_t *in,
     float *emb = NULL;
     /* CLIP when loaded, holding entries and given a tensor of its input size; any failure
      * there falls back to the classic features, and "method" says which answered */
-    if (clip && recog_clip_count(clip) && in->tensor && in->tensor_size == recog_clip_image_size(clip)) {
+    bool use_clip = clip && recog_clip_count(clip) && in->tensor && in->tensor_size == recog_clip_image_size(clip);
+    if (o->announced && !use_clip) recog_clip_expect(clip, -1);   /* it will not come to the batcher */
+    if (use_clip) {
         emb = xmalloc(sizeof(float) * (size_t)recog_clip_dim(clip));
-        if (recog_clip_embed_image(clip, in->tensor, emb) == 0) {
+        if (recog_clip_embed_image_announced(clip, in->tensor, emb, o->announced) == 0) {
             t1 = time_mono_us();
             if (recog_clip_query_prior(clip, emb, &q, cls, ncls, res) == 0) {
                 method = "clip";

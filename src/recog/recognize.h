@@ -47,6 +47,8 @@ typedef struct {
     const char *category, *brand; /* optional filters */
     const vit_model_t *classifier;/* the operator's category classifier (VIT_MODEL), or NULL:
                                      then CLIP zero-shot / the vote alone (recog/classify.h) */
+    bool announced;               /* the caller counted this photo with recog_clip_expect(+1):
+                                     recog_respond ends that (embedding it, or not) */
 } recog_opts_t;
 
 /* The full success response (contract §5 plus "method" and "timings"):

@@ -43,12 +43,15 @@ TEST(recog_pool_runs_refuses_drains)
 
 /* Fake model: out[i] = {sum of tensor i, batch size}; sleeps so callers pile up. */
 #define IN 16
-static atomic_int fail_next, calls;
+static atomic_int fail_next, calls, inside, most_inside;
 static int fake_embed(void *ctx, const float *t, int n, float *out)
 {
     (void)ctx;
     atomic_fetch_add(&calls, 1);
+    int now = atomic_fetch_add(&inside, 1) + 1;
+    for (int m = atomic_load(&most_inside); now > m && !atomic_compare_exchange_weak(&most_inside, &m, now);) {}
     usleep(20000);
+    atomic_fetch_sub(&inside, 1);
     if (atomic_exchange(&fail_next, 0)) return -1;
     for (int i = 0; i < n; i++) {
         float s = 0;
@@ -59,23 +62,23 @@ static int fake_embed(void *ctx, const float *t, int n, float *out)
     return 0;
 }
 
-typedef struct { recog_batcher_t *b; int id; float out[2]; int rc; } caller_t;
+typedef struct { recog_batcher_t *b; int id; float out[2]; int rc; int announced; } caller_t;
 
 static void *call(void *arg)
 {
     caller_t *c = arg;
     float t[IN];
     for (int k = 0; k < IN; k++) t[k] = (float)(c->id * 100 + k);
-    c->rc = recog_batcher_embed(c->b, t, c->out);
+    c->rc = recog_batcher_embed(c->b, t, c->out, c->announced);
     return NULL;
 }
 
 TEST(recog_batch_shares_passes)
 {
-    recog_batcher_t *b = recog_batcher_new(fake_embed, NULL, IN, 2, 4, 50000);
+    recog_batcher_t *b = recog_batcher_new(fake_embed, NULL, IN, 2, 4, 50000, 1);
     REQUIRE(b);
     /* a lone caller, nobody announced: no waiting for company */
-    caller_t one = { b, 1, {0}, -1 };
+    caller_t one = { b, 1, {0}, -1, 0 };
     int64_t t0 = time_mono_us();
     call(&one);
     CHECK(time_mono_us() - t0 < 45000);
@@ -88,7 +91,7 @@ TEST(recog_batch_shares_passes)
     pthread_t th[N];
     atomic_store(&calls, 0);
     for (int i = 0; i < N; i++) {
-        c[i] = (caller_t){ b, i + 2, {0}, -1 };
+        c[i] = (caller_t){ b, i + 2, {0}, -1, 0 };
         pthread_create(&th[i], NULL, call, &c[i]);
     }
     int shared = 0;
@@ -105,17 +108,20 @@ TEST(recog_batch_shares_passes)
     recog_batcher_stats(b, &st);
     CHECK_INT(st.items, N + 1);
     CHECK(st.batches <= N && st.largest <= 4 && st.largest >= 2);
-    /* an announced caller is waited for: a pass of 2 although they arrive 10 ms apart */
+    /* an announced caller is waited for: a pass of 2 although they arrive 10 ms apart, and
+     * its arrival ends the announcement (the next lone caller does not wait) */
     recog_batcher_expect(b, 1);
-    caller_t a = { b, 20, {0}, -1 }, z = { b, 21, {0}, -1 };
+    caller_t a = { b, 20, {0}, -1, 0 }, z = { b, 21, {0}, -1, 1 };
     pthread_t ta;
     pthread_create(&ta, NULL, call, &a);
     usleep(10000);
-    recog_batcher_expect(b, -1);
     call(&z);
     pthread_join(ta, NULL);
     CHECK_NEAR(a.out[1], 2, 0);
     CHECK_NEAR(z.out[1], 2, 0);
+    t0 = time_mono_us();
+    call(&one);
+    CHECK(time_mono_us() - t0 < 45000);
     /* ... but not forever: announced, never arriving -> the pass runs after max_wait */
     recog_batcher_expect(b, 1);
     t0 = time_mono_us();
@@ -130,7 +136,34 @@ TEST(recog_batch_shares_passes)
     call(&one);
     CHECK_INT(one.rc, 0);
     recog_batcher_free(b);
-    CHECK(recog_batcher_new(NULL, NULL, IN, 2, 4, 0) == NULL);
+    CHECK(recog_batcher_new(NULL, NULL, IN, 2, 4, 0, 1) == NULL);
+    CHECK_INT(atomic_load(&most_inside), 1);    /* one pass at a time so far */
+}
+
+TEST(recog_batch_concurrent_passes)
+{
+    /* two passes at once, batches of 2: 8 callers, every one answered with its own row */
+    recog_batcher_t *b = recog_batcher_new(fake_embed, NULL, IN, 2, 2, 0, 2);
+    REQUIRE(b);
+    atomic_store(&most_inside, 0);
+    enum { N = 8 };
+    caller_t c[N];
+    pthread_t th[N];
+    for (int i = 0; i < N; i++) {
+        c[i] = (caller_t){ b, i + 1, {0}, -1, 0 };
+        pthread_create(&th[i], NULL, call, &c[i]);
+    }
+    for (int i = 0; i < N; i++) {
+        pthread_join(th[i], NULL);
+        CHECK_INT(c[i].rc, 0);
+        CHECK_NEAR(c[i].out[0], (float)((i + 1) * 100 * IN + 120), 1e-2);
+        CHECK(c[i].out[1] >= 1 && c[i].out[1] <= 2);
+    }
+    CHECK_INT(atomic_load(&most_inside), 2);
+    recog_batch_stats_t st;
+    recog_batcher_stats(b, &st);
+    CHECK_INT(st.items, N);
+    recog_batcher_free(b);
 }
 
 typedef struct { recog_clip_t *c; const float *t; float *out; int rc; } clipcall_t;
@@ -166,8 +199,8 @@ TEST(recog_batch_clip_equals_single)
     unsigned seed = 5;
     for (int i = 0; i < 3 * S * S * N; i++) { seed = seed * 1103515245u + 12345u; t[i] = (float)((seed >> 8) & 0xffff) / 32768.0f - 1; }
     for (int i = 0; i < N; i++) CHECK(recog_clip_embed_image(c, t + (size_t)i * 3 * S * S, want + (size_t)i * D) == 0);
-    REQUIRE(recog_clip_set_batching(c, 4, 20000) == 0);
-    CHECK(recog_clip_set_batching(c, 4, 20000) == -1);
+    REQUIRE(recog_clip_set_batching(c, 4, 20000, 2) == 0);
+    CHECK(recog_clip_set_batching(c, 4, 20000, 2) == -1);
     recog_clip_expect(c, N);     /* all announced: the leader waits for the others */
     clipcall_t k[N];
     pthread_t th[N];
