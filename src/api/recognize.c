@@ -363,26 +363,26 @@ void api_recognize_product(http_req_t *req, http_resp_t *resp)
         free(options);
         return;
     }
-    {
-        recog_clip_expect(recog_engine_clip(engine), +1);   /* counted until its intake ends */
-        http_deferred_t *d = workers ? http_resp_defer(resp) : NULL;
-        if (!d) {
-            recognize_slow(req, resp, file, &o, options, consent, uid, t0);
-            free(options);
-            return;
-        }
-        recog_job_t *j = xcalloc(1, sizeof *j);
-        *j = (recog_job_t){ d, req, file, o, options, consent, uid, t0 };
-        if (recog_pool_submit(workers, recognize_job, j) != 0) {
-            recog_clip_expect(recog_engine_clip(engine), -1);
-            if (uid) api_quota_refund(req, BILLING_ACTION_RECOGNITION);
-            http_resp_t *dr = http_deferred_resp(d);
-            http_resp_header(dr, "Retry-After", "1");
-            http_resp_error(dr, 503, "recognition_busy", "Too many recognitions in progress; try again shortly");
-            http_deferred_done(d);
-            free(options);
-            free(j);
-        }
+    /* the slow part: on a worker, the connection suspended meanwhile; announced to the CLIP
+     * batcher now, so a pass forming while this photo's intake runs can wait for it */
+    recog_clip_expect(recog_engine_clip(engine), +1);
+    http_deferred_t *d = workers ? http_resp_defer(resp) : NULL;
+    if (!d) {
+        recognize_slow(req, resp, file, &o, options, consent, uid, t0);
+        free(options);
+        return;
+    }
+    recog_job_t *j = xcalloc(1, sizeof *j);
+    *j = (recog_job_t){ d, req, file, o, options, consent, uid, t0 };
+    if (recog_pool_submit(workers, recognize_job, j) != 0) {
+        recog_clip_expect(recog_engine_clip(engine), -1);
+        if (uid) api_quota_refund(req, BILLING_ACTION_RECOGNITION);
+        http_resp_t *dr = http_deferred_resp(d);
+        http_resp_header(dr, "Retry-After", "1");
+        http_resp_error(dr, 503, "recognition_busy", "Too many recognitions in progress; try again shortly");
+        http_deferred_done(d);
+        free(options);
+        free(j);
     }
 }
 
