@@ -75,10 +75,11 @@ class Server:
             time.sleep(0.2)
         raise RuntimeError("server did not start")
 
-    def cpu_s(self):
+    def cpu_s(self, which="both"):
         with open("/proc/%d/stat" % self.proc.pid) as f:
             parts = f.read().rsplit(")", 1)[1].split()
-        return (int(parts[11]) + int(parts[12])) / os.sysconf("SC_CLK_TCK")
+        user, system = int(parts[11]), int(parts[12])
+        return {"both": user + system, "sys": system}[which] / os.sysconf("SC_CLK_TCK")
 
     def stop(self):
         self.proc.send_signal(signal.SIGTERM)
@@ -141,13 +142,13 @@ def run_level(args, photos, env, conc):
 
         n = len(todo)
         load0 = os.getloadavg()[0]
-        cpu0, t0 = srv.cpu_s(), time.perf_counter()
+        cpu0, sys0, t0 = srv.cpu_s(), srv.cpu_s("sys"), time.perf_counter()
         th = [threading.Thread(target=client) for _ in range(conc)]
         for t in th:
             t.start()
         for t in th:
             t.join()
-        wall, cpu = time.perf_counter() - t0, srv.cpu_s() - cpu0
+        wall, cpu, sys_s = time.perf_counter() - t0, srv.cpu_s() - cpu0, srv.cpu_s("sys") - sys0
         load1 = os.getloadavg()[0]
     finally:
         srv.stop()
@@ -158,6 +159,7 @@ def run_level(args, photos, env, conc):
     return {"concurrency": conc, "requests": n, "ok": len(lat), "errors": len(errors), "first_error": errors[:1],
             "rps": len(lat) / wall, "p50_ms": 1000 * pct(lat, 50), "p99_ms": 1000 * pct(lat, 99),
             "server_p50_ms": pct(server_ms, 50), "cpu_ms_per_rec": 1000 * cpu / max(1, len(lat)),
+            "sys_ms_per_rec": 1000 * sys_s / max(1, len(lat)),
             "load": (round(load0, 2), round(load1, 2)), "batches": batches[-1] if batches else "",
             "stage_p50_ms": {k: round(pct(v, 50), 1) for k, v in stages.items()}}
 
