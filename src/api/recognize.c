@@ -16,7 +16,8 @@
  * Workers: RECOG_WORKERS threads (default 4; 0 = run on the server thread), queue of
  * RECOG_QUEUE requests (default 256; beyond it 503 recognition_busy). Batching:
  * RECOG_BATCH photos per CLIP pass (default 8; 1 = off), RECOG_BATCH_WAIT_MS the longest a
- * pass waits for photos still in intake (default 5).
+ * pass waits for photos still in intake (default 5), RECOG_BATCH_PASSES passes at once
+ * (default CPUs / matrix threads).
  * Privacy (contract F10): a cached result is only ever the same caller's; the photo's
  * metadata in a response is always this upload's own. */
 #include "api/api.h"

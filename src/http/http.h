@@ -9,7 +9,8 @@
  * Handlers are synchronous and run on a server thread; they may block on the store. Long
  * streams (chat) use http_stream_*: the handler starts the stream and returns; any thread then
  * writes chunks; the connection is suspended while no data is queued, so an idle stream does
- * not hold a server thread.
+ * not hold a server thread. Slow work (recognition) uses http_resp_defer: another thread
+ * builds the response while the connection is suspended.
  *
  * Every 4xx/5xx body has one shape: {"detail": "<human message>", "code": "<machine code>"}.
  */
