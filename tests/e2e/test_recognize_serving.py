@@ -164,6 +164,34 @@ def test_vit_classifier_speaks_for_category(srv):
     assert r.status == 200 and {p["category"].lower() for p in d["category"]["all_predictions"]} == {"saddles"}
 
 
+def test_full_queue_answers_busy(srv):
+    """One worker, a queue of one: of six photos at once, the overflow is answered 503
+    recognition_busy with Retry-After at once, the rest 200; nothing hangs or is lost."""
+    import harness
+    own = harness.Server(env={"RECOG_WORKERS": "1", "RECOG_QUEUE": "1", "HTTP_THREADS": "2"}).start()
+    try:
+        photos = [big_photo(300 + s, 2400, 1800) for s in range(6)]
+        res = []
+
+        def client(ph):
+            r = recognize(own, ph, {"include_prices": "false"})
+            res.append((r.status, r.headers.get("retry-after"), r.json().get("code") if r.status != 200 else None))
+
+        th = [threading.Thread(target=client, args=(ph,)) for ph in photos]
+        for t in th:
+            t.start()
+        for t in th:
+            t.join(120)
+        assert len(res) == 6, res
+        busy = [x for x in res if x[0] == 503]
+        assert all(x[0] in (200, 503) for x in res), res
+        assert res.count((200, None, None)) >= 2 and busy, res
+        assert all(x[1] == "1" and x[2] == "recognition_busy" for x in busy), busy
+    finally:
+        assert own.stop() == 0
+        own.cleanup()
+
+
 def test_stop_answers_recognitions_in_flight(srv):
     from test_recognize import multipart
     wait_catalog(srv)
