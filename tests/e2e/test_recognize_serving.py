@@ -165,12 +165,12 @@ def test_vit_classifier_speaks_for_category(srv):
 
 
 def test_full_queue_answers_busy(srv):
-    """One worker, a queue of one: of six photos at once, the overflow is answered 503
+    """One worker, a queue of one: of eight photos at once, the overflow is answered 503
     recognition_busy with Retry-After at once, the rest 200; nothing hangs or is lost."""
     import harness
     own = harness.Server(env={"RECOG_WORKERS": "1", "RECOG_QUEUE": "1", "HTTP_THREADS": "2"}).start()
     try:
-        photos = [big_photo(300 + s, 2400, 1800) for s in range(6)]
+        photos = [big_photo(300 + s) for s in range(8)]
         res = []
 
         def client(ph):
@@ -182,7 +182,7 @@ def test_full_queue_answers_busy(srv):
             t.start()
         for t in th:
             t.join(120)
-        assert len(res) == 6, res
+        assert len(res) == 8, res
         busy = [x for x in res if x[0] == 503]
         assert all(x[0] in (200, 503) for x in res), res
         assert res.count((200, None, None)) >= 2 and busy, res
