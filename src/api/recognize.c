@@ -5,10 +5,19 @@
  * consent_to_fingerprinting (default false); Rodeo adds optional top_k (1..20), category
  * and brand filters. Unknown form fields are refused (422), so a typo in a filter is not
  * silently ignored.
- * Flow: quota -> intake (validation verdict = the HTTP answer) -> duplicate cache (same
- * caller, pHash within DUP_DISTANCE, last 24 h, same options) -> engine (CLIP when loaded, else classic
- * features; recog/recognize.h) -> upload record
- * (EXIF as the intake kept it, device only with consent) -> 200.
+ * Flow: quota -> byte-identical re-upload (the SHA-256 the HTTP layer computed while the file
+ * streamed in, one indexed row read: answered on the server thread) -> the rest on the
+ * recognition workers (the connection is suspended meanwhile, http_resp_defer, so a slow
+ * photo never stalls other connections): intake (validation verdict = the HTTP answer) ->
+ * duplicate cache (same caller, pHash within DUP_DISTANCE, last 24 h, same options) ->
+ * engine (CLIP when loaded, its embeddings batched across concurrent requests; else
+ * classic features; recog/recognize.h) -> upload record (EXIF as the intake kept it,
+ * device only with consent) -> 200.
+ * Workers: RECOG_WORKERS threads (default 4; 0 = run on the server thread), queue of
+ * RECOG_QUEUE requests (default 256; beyond it 503 recognition_busy). Batching:
+ * RECOG_BATCH photos per CLIP pass (default 8; 1 = off), RECOG_BATCH_WAIT_MS the longest a
+ * pass waits for photos still in intake (default 5), RECOG_BATCH_PASSES passes at once
+ * (default CPUs / matrix threads).
  * Privacy (contract F10): a cached result is only ever the same caller's; the photo's
  * metadata in a response is always this upload's own. */
 #include "api/api.h"
@@ -17,11 +26,13 @@
 #include "blob/blob.h"
 #include "core/buf.h"
 #include "core/config.h"
-#include "core/crypto.h"
 #include "core/log.h"
 #include "core/str.h"
 #include "core/timeutil.h"
+#include "ml/kernels.h"
 #include "ml/service.h"
+#include "recog/clipmatch.h"
+#include "recog/pool.h"
 #include "recog/recognize.h"
 #include "store/catalog.h"
 #include "vision/dupindex.h"
@@ -30,6 +41,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #define DUP_DISTANCE 4                    /* pHash bits: a re-encode or resize of the same photo */
 #define DUP_WINDOW_US (24LL * 3600 * 1000000)
@@ -37,6 +49,7 @@
 static recog_engine_t    *engine;
 static vision_dupindex_t *dups;
 static blob_store_t      *photos;
+static recog_pool_t      *workers;  /* NULL: recognitions run on the server threads */
 static pthread_t          starter;
 static int                starter_running;
 static volatile int       starter_cancel;
@@ -61,6 +74,19 @@ static void *starter_thread(void *arg)
     return NULL;
 }
 
+/* An integer setting from the environment within [lo, hi]; def when unset or malformed. */
+static long env_int(const char *name, long def, long lo, long hi)
+{
+    const char *s = getenv(name);
+    int64_t v;
+    if (!s || !*s) return def;
+    if (!str_to_i64(s, &v) || v < lo || v > hi) {
+        log_warn("%s=%s ignored (expected %ld..%ld); using %ld", name, s, lo, hi, def);
+        return def;
+    }
+    return (long)v;
+}
+
 int api_recognize_init(char *err, size_t errlen)
 {
     engine = recog_engine_new();
@@ -77,6 +103,20 @@ int api_recognize_init(char *err, size_t errlen)
     }
     long n = recog_engine_load(engine, g_api.store, err, errlen);
     if (n < 0) return -1;
+    int nworkers = (int)env_int("RECOG_WORKERS", 4, 0, 64);
+    if (nworkers > 0) {
+        workers = recog_pool_new(nworkers, (int)env_int("RECOG_QUEUE", 256, 1, 100000));
+        if (!workers) log_warn("recognition: no worker threads; recognitions run on the server threads");
+    }
+    recog_clip_t *clip = recog_engine_clip(engine);
+    int batch = (int)env_int("RECOG_BATCH", 8, 1, 64);
+    if (clip && batch > 1) {
+        /* as many passes at once as the cores allow next to each pass's matrix threads */
+        long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+        int mt = ml_threads_get() > 0 ? ml_threads_get() : 1;
+        int passes = (int)env_int("RECOG_BATCH_PASSES", ncpu > mt ? ncpu / mt : 1, 1, 64);
+        recog_clip_set_batching(clip, batch, (int)env_int("RECOG_BATCH_WAIT_MS", 5, 0, 1000) * 1000, passes);
+    }
     store_uploads_since(g_api.store, time_now_us() - DUP_WINDOW_US, refill_dup, NULL);
     log_info("recognition: %ld catalog images loaded (method: %s)", n, recog_method(engine));
     const char *s = getenv("RODEO_STARTER_CATALOG");
@@ -91,6 +131,12 @@ int api_recognize_init(char *err, size_t errlen)
 
 void api_recognize_shutdown(void)
 {
+    recog_pool_free(workers);   /* the server stopped first: nothing new arrives; queued jobs finish */
+    workers = NULL;
+    long nb, ni;
+    int largest;
+    if (engine && recog_clip_batch_stats(recog_engine_clip(engine), &nb, &ni, &largest) == 0 && nb)
+        log_info("recognition: batches %ld, photos %ld, mean %.2f, largest %d", nb, ni, (double)ni / (double)nb, largest);
     if (starter_running) {
         starter_cancel = 1;
         pthread_join(starter, NULL);
@@ -132,20 +178,13 @@ static json_t *cached_upload(int64_t id, int64_t user_id, const char *options)
     return NULL;
 }
 
-/* Byte-identical re-upload: SHA-256 of the file, no decode. The fast path. */
-static json_t *cached_exact(const char *path, int64_t user_id, const char *options, char sha_out[65])
+/* Byte-identical re-upload: the upload's SHA-256 (computed by the HTTP layer while the part
+ * streamed to disk) and one indexed row read; no decode, no re-read. The fast path. */
+static json_t *cached_exact(const http_part_t *file, int64_t user_id, const char *options)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    buf_t b = { 0 };
-    char chunk[65536];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0 && b.len < (64u << 20)) buf_append(&b, chunk, n);
-    fclose(f);
-    sha256_hex(b.data ? b.data : "", b.len, sha_out);
-    buf_free(&b);
+    if (!file->sha256 || strlen(file->sha256) != 64) return NULL;
     int64_t id = 0;
-    if (store_upload_find_sha256(g_api.store, user_id, sha_out, time_now_us() - DUP_WINDOW_US, &id) != STORE_OK)
+    if (store_upload_find_sha256(g_api.store, user_id, file->sha256, time_now_us() - DUP_WINDOW_US, &id) != STORE_OK)
         return NULL;
     return cached_upload(id, user_id, options);
 }
@@ -169,70 +208,13 @@ static json_t *cached(int64_t user_id, uint64_t phash, const char *options)
     return NULL;
 }
 
-void api_recognize_product(http_req_t *req, http_resp_t *resp)
+/* Everything after the byte-identical cache: intake, near-duplicate cache, recognition, the
+ * upload record. Runs on a recognition worker (or the server thread without workers). */
+static void recognize_slow(http_req_t *req, http_resp_t *resp, const http_part_t *file, const recog_opts_t *opts,
+                           const char *options, bool consent, int64_t uid, int64_t t0)
 {
-    int64_t t0 = time_now_us();
-    const http_part_t *parts;
-    size_t np = http_req_parts(req, &parts);
-    static const char *known[] = { "file", "include_prices", "consent_to_fingerprinting", "top_k", "category", "brand" };
-    for (size_t i = 0; i < np; i++) {
-        bool ok = false;
-        for (size_t k = 0; k < sizeof known / sizeof *known; k++) ok |= !strcmp(parts[i].name, known[k]);
-        if (!ok) {
-            http_resp_error(resp, 422, "validation_error", "%.60s: unknown field", parts[i].name);
-            return;
-        }
-    }
-    const http_part_t *file = http_req_part(req, "file");
-    if (!file || !file->path) {
-        http_resp_error(resp, 422, "validation_error", "file: field required (a photo as a file part)");
-        return;
-    }
-    bool prices, consent;
-    if (!form_bool(req, resp, "include_prices", true, &prices) ||
-        !form_bool(req, resp, "consent_to_fingerprinting", false, &consent))
-        return;
-    recog_opts_t o = { .include_prices = prices, .top_k = 5 };
-    const http_part_t *tk = http_req_part(req, "top_k");
-    if (tk) {
-        int64_t k;
-        if (!tk->value || !str_to_i64(tk->value, &k) || k < 1 || k > RECOG_MAX_MATCHES) {
-            http_resp_error(resp, 422, "validation_error", "top_k: must be an integer from 1 to %d", RECOG_MAX_MATCHES);
-            return;
-        }
-        o.top_k = (int)k;
-    }
-    const http_part_t *cat = http_req_part(req, "category"), *brand = http_req_part(req, "brand");
-    o.category = cat && cat->value && *cat->value ? cat->value : NULL;
-    o.brand = brand && brand->value && *brand->value ? brand->value : NULL;
-    bool bad_cat = o.category && !recog_has_category(engine, o.category);
-    if (bad_cat || (o.brand && !recog_has_brand(engine, o.brand))) {
-        http_resp_error(resp, 422, "validation_error", "%s: unknown %s '%.60s'", bad_cat ? "category" : "brand",
-                        bad_cat ? "category" : "brand", bad_cat ? o.category : o.brand);
-        return;
-    }
-    int64_t uid = http_req_principal(req)->user_id;
-    if (uid && !api_quota_check(req, resp, BILLING_ACTION_RECOGNITION)) return;
-    char *options = NULL;
-
-    buf_t ob = { 0 };
-    /* the method is part of the key: after CLIP is configured, older classic answers do not return */
-    buf_printf(&ob, "p=%d k=%d c=%s b=%s m=%s", prices, o.top_k, o.category ? o.category : "", o.brand ? o.brand : "",
-               recog_method(engine));
-    options = buf_steal(&ob);
-    char sha[65];
-    json_t *out = cached_exact(file->path, uid, options, sha);
-    if (out) {
-        /* the same bytes again: the stored answer, its metadata included (same photo, same caller) */
-        json_object_del(out, "_options");
-        json_object_set_new(out, "cached", json_true());
-        json_t *md = json_object_get(out, "metadata");
-        if (json_is_object(md))
-            json_object_set_new(md, "processing_time_ms", json_real((double)(time_now_us() - t0) / 1000.0));
-        http_resp_json(resp, 200, out);
-        free(options);
-        return;
-    }
+    recog_opts_t o = *opts;
+    json_t *out = NULL;
     vision_intake_options_t io;
     vision_intake_options_default(&io);
     io.consent = consent;
@@ -240,7 +222,10 @@ void api_recognize_product(http_req_t *req, http_resp_t *resp)
     io.max_file_bytes = g_config.max_upload_bytes ? g_config.max_upload_bytes : io.max_file_bytes;
     vision_intake_t in;
     memset(&in, 0, sizeof in);
+    /* the request was announced to the batcher: recog_respond ends that; other exits here */
+    o.announced = true;
     if (vision_intake_file(file->path, &io, &in) != 0) {
+        recog_clip_expect(recog_engine_clip(engine), -1);
         if (uid) api_quota_refund(req, BILLING_ACTION_RECOGNITION);
         http_resp_error(resp, in.error.status ? in.error.status : 400, in.error.code[0] ? in.error.code : "invalid_image",
                         "%s", in.error.message);
@@ -248,6 +233,7 @@ void api_recognize_product(http_req_t *req, http_resp_t *resp)
     }
     out = cached(uid, in.phash, options);
     if (out) {
+        recog_clip_expect(recog_engine_clip(engine), -1);
         json_object_del(out, "_options");
         json_object_set_new(out, "cached", json_true());
         /* the cached part is what the pixels say; the metadata is this upload's own */
@@ -292,8 +278,113 @@ void api_recognize_product(http_req_t *req, http_resp_t *resp)
     out = NULL;
 done:
     json_decref(out);
-    free(options);
     vision_intake_free(&in);
+}
+
+typedef struct {
+    http_deferred_t *d;
+    http_req_t *req;
+    const http_part_t *file;   /* the request's: lives until the response is sent */
+    recog_opts_t o;
+    char *options;
+    bool consent;
+    int64_t uid, t0;
+} recog_job_t;
+
+static void recognize_job(void *arg)
+{
+    recog_job_t *j = arg;
+    recognize_slow(j->req, http_deferred_resp(j->d), j->file, &j->o, j->options, j->consent, j->uid, j->t0);
+    http_deferred_done(j->d);
+    free(j->options);
+    free(j);
+}
+
+
+void api_recognize_product(http_req_t *req, http_resp_t *resp)
+{
+    int64_t t0 = time_now_us();
+    const http_part_t *parts;
+    size_t np = http_req_parts(req, &parts);
+    static const char *known[] = { "file", "include_prices", "consent_to_fingerprinting", "top_k", "category", "brand" };
+    for (size_t i = 0; i < np; i++) {
+        bool ok = false;
+        for (size_t k = 0; k < sizeof known / sizeof *known; k++) ok |= !strcmp(parts[i].name, known[k]);
+        if (!ok) {
+            http_resp_error(resp, 422, "validation_error", "%.60s: unknown field", parts[i].name);
+            return;
+        }
+    }
+    const http_part_t *file = http_req_part(req, "file");
+    if (!file || !file->path) {
+        http_resp_error(resp, 422, "validation_error", "file: field required (a photo as a file part)");
+        return;
+    }
+    bool prices, consent;
+    if (!form_bool(req, resp, "include_prices", true, &prices) ||
+        !form_bool(req, resp, "consent_to_fingerprinting", false, &consent))
+        return;
+    recog_opts_t o = { .include_prices = prices, .top_k = 5, .classifier = ml_service_vit() };
+    const http_part_t *tk = http_req_part(req, "top_k");
+    if (tk) {
+        int64_t k;
+        if (!tk->value || !str_to_i64(tk->value, &k) || k < 1 || k > RECOG_MAX_MATCHES) {
+            http_resp_error(resp, 422, "validation_error", "top_k: must be an integer from 1 to %d", RECOG_MAX_MATCHES);
+            return;
+        }
+        o.top_k = (int)k;
+    }
+    const http_part_t *cat = http_req_part(req, "category"), *brand = http_req_part(req, "brand");
+    o.category = cat && cat->value && *cat->value ? cat->value : NULL;
+    o.brand = brand && brand->value && *brand->value ? brand->value : NULL;
+    bool bad_cat = o.category && !recog_has_category(engine, o.category);
+    if (bad_cat || (o.brand && !recog_has_brand(engine, o.brand))) {
+        http_resp_error(resp, 422, "validation_error", "%s: unknown %s '%.60s'", bad_cat ? "category" : "brand",
+                        bad_cat ? "category" : "brand", bad_cat ? o.category : o.brand);
+        return;
+    }
+    int64_t uid = http_req_principal(req)->user_id;
+    if (uid && !api_quota_check(req, resp, BILLING_ACTION_RECOGNITION)) return;
+    char *options = NULL;
+
+    buf_t ob = { 0 };
+    /* the method is part of the key: after CLIP (or the classifier) is configured, older answers do not return */
+    buf_printf(&ob, "p=%d k=%d c=%s b=%s m=%s%s", prices, o.top_k, o.category ? o.category : "", o.brand ? o.brand : "",
+               recog_method(engine), o.classifier ? "+vit" : "");
+    options = buf_steal(&ob);
+    json_t *out = cached_exact(file, uid, options);
+    if (out) {
+        /* the same bytes again: the stored answer, its metadata included (same photo, same caller) */
+        json_object_del(out, "_options");
+        json_object_set_new(out, "cached", json_true());
+        json_t *md = json_object_get(out, "metadata");
+        if (json_is_object(md))
+            json_object_set_new(md, "processing_time_ms", json_real((double)(time_now_us() - t0) / 1000.0));
+        http_resp_json(resp, 200, out);
+        free(options);
+        return;
+    }
+    /* the slow part: on a worker, the connection suspended meanwhile; announced to the CLIP
+     * batcher now, so a pass forming while this photo's intake runs can wait for it */
+    recog_clip_expect(recog_engine_clip(engine), +1);
+    http_deferred_t *d = workers ? http_resp_defer(resp) : NULL;
+    if (!d) {
+        recognize_slow(req, resp, file, &o, options, consent, uid, t0);
+        free(options);
+        return;
+    }
+    recog_job_t *j = xcalloc(1, sizeof *j);
+    *j = (recog_job_t){ d, req, file, o, options, consent, uid, t0 };
+    if (recog_pool_submit(workers, recognize_job, j) != 0) {
+        recog_clip_expect(recog_engine_clip(engine), -1);
+        if (uid) api_quota_refund(req, BILLING_ACTION_RECOGNITION);
+        http_resp_t *dr = http_deferred_resp(d);
+        http_resp_header(dr, "Retry-After", "1");
+        http_resp_error(dr, 503, "recognition_busy", "Too many recognitions in progress; try again shortly");
+        http_deferred_done(d);
+        free(options);
+        free(j);
+    }
 }
 
 void api_product_analytics(http_req_t *req, http_resp_t *resp)

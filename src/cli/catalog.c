@@ -183,7 +183,7 @@ int cmd_recognize(int argc, char **argv)
     recog_engine_t *e = load_engine(st);
     int rc = 1;
     if (e) {
-        recog_opts_t o = { .include_prices = true, .top_k = 5 };
+        recog_opts_t o = { .include_prices = true, .top_k = 5, .classifier = ml_service_vit() };
         for (int i = 2; i < argc; i++) if (!strcmp(argv[i], "--no-prices")) o.include_prices = false;
         const char *k = opt(argc, argv, "--top-k");
         if (k) o.top_k = atoi(k);

@@ -9,7 +9,8 @@
  * Handlers are synchronous and run on a server thread; they may block on the store. Long
  * streams (chat) use http_stream_*: the handler starts the stream and returns; any thread then
  * writes chunks; the connection is suspended while no data is queued, so an idle stream does
- * not hold a server thread.
+ * not hold a server thread. Slow work (recognition) uses http_resp_defer: another thread
+ * builds the response while the connection is suspended.
  *
  * Every 4xx/5xx body has one shape: {"detail": "<human message>", "code": "<machine code>"}.
  */
@@ -24,6 +25,7 @@ typedef struct http_req  http_req_t;
 typedef struct http_resp http_resp_t;
 typedef struct http_server http_server_t;
 typedef struct http_stream http_stream_t;
+typedef struct http_deferred http_deferred_t;
 
 typedef void (*http_handler_fn)(http_req_t *req, http_resp_t *resp);
 
@@ -57,6 +59,8 @@ typedef struct {
     const char *path;            /* temp file path for file parts, else NULL */
     const char *value;           /* value for plain fields (NUL-terminated), else NULL */
     size_t      size;
+    const char *sha256;          /* file parts: lowercase hex SHA-256 of the bytes, computed
+                                    while they streamed to disk ("" if hashing failed); else NULL */
 } http_part_t;
 
 /* The authenticated principal, filled by the auth middleware from the token only. */
@@ -116,6 +120,21 @@ void http_stream_end(http_stream_t *s);
  * per line of data (split on \n; a \r before it is dropped), then a blank line. Start the
  * stream with content type "text/event-stream". Returns 0, or -1 like http_stream_write. */
 int  http_stream_sse(http_stream_t *s, const char *event, const char *data, size_t len);
+
+/* ---- deferred responses: slow work off the server threads ----
+ * A handler whose work is slow (recognition) calls http_resp_defer, hands the handle to
+ * another thread and returns at once. The connection is suspended meanwhile: it holds no
+ * server thread, so the other connections of that thread go on. The other thread may read
+ * the request (http_req_* accessors, form parts and their temp files: all live until the
+ * response is sent), builds the answer with the usual http_resp_* calls on
+ * http_deferred_resp(d) (not a stream) and calls http_deferred_done(d) exactly once; the
+ * connection resumes and the answer goes out (500 when none was set). Do not use d after
+ * done. The handler must not touch its own resp after deferring. http_resp_defer returns
+ * NULL when a response was already set. http_server_stop waits for deferred requests like
+ * any request in flight: whoever completes them must keep running until it returns. */
+http_deferred_t *http_resp_defer(http_resp_t *resp);
+http_resp_t     *http_deferred_resp(http_deferred_t *d);
+void             http_deferred_done(http_deferred_t *d);
 
 /* True when rel is a safe relative path to join under a directory: non-empty, no leading
  * '/', no "." or ".." segment, no empty segment, no backslash or control byte. */

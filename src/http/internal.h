@@ -74,6 +74,12 @@ void stream_abort(http_stream_t *s);       /* made by the handler, could not be 
 void stream_unref(http_stream_t *s);       /* drops one reference (the request's) */
 void stream_end_all(http_server_t *srv);                 /* stop: end every open stream */
 
+/* ---- deferred responses (defer.c) ---- */
+/* Called by the pipeline after the handler deferred (and again on each resume): returns the
+ * finished response to send, or NULL after suspending the connection until done. */
+http_resp_t *defer_take(http_deferred_t *d);
+void defer_release(http_deferred_t *d);   /* the request's reference (request completed) */
+
 /* ---- response under construction ---- */
 typedef struct { const char *name, *value; } http_hdr_t;
 #define HTTP_MAX_RESP_HEADERS 24
@@ -129,6 +135,7 @@ struct http_req {
     int64_t t_start_us;
     int    status_sent;
     http_stream_t *stream;     /* streaming response attached to this request */
+    http_deferred_t *deferred; /* response completed by another thread (defer.c) */
     int    rl_limit;           /* rate-limit headers to add (limit > 0) */
     int64_t rl_remaining, rl_reset;
     arena_t arena;

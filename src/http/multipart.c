@@ -1,11 +1,15 @@
 /* multipart.c — multipart/form-data uploads parsed while the body arrives.
  * libmicrohttpd's post processor does the MIME parsing; we route its callbacks: file parts
  * (those with a filename) go to a mkstemp file in upload_tmp_dir (0600), plain fields to
- * memory under a small cap. The total body cap is enforced by the server before bytes get
+ * memory under a small cap. Each file part's SHA-256 is computed as its bytes stream past
+ * (they are in cache anyway), so a handler that keys on content (duplicate uploads) never
+ * reads the file back. The total body cap is enforced by the server before bytes get
  * here. Temp files are unlinked in upload_cleanup after the handler ran; a handler keeps a
  * file by renaming it away first. */
 #include "http/internal.h"
+#include "core/crypto.h"
 #include "core/log.h"
+#include <openssl/evp.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +25,8 @@ typedef struct {
     char  *name, *filename, *content_type;
     char  *path;         /* temp file (file parts) */
     int    fd;
+    EVP_MD_CTX *sha;     /* running SHA-256 of a file part's bytes */
+    char   sha256[65];   /* its hex digest once the part is complete */
     buf_t  val;          /* plain fields */
     size_t size;
 } upart_t;
@@ -41,9 +47,17 @@ static int upload_fail(upload_t *u, int status, const char *code, const char *de
     return MHD_NO;
 }
 
+/* The part is complete: close its file and finish its digest. */
 static void part_close_fd(upart_t *p)
 {
     if (p->fd >= 0) { close(p->fd); p->fd = -1; }
+    if (p->sha) {
+        uint8_t md[SHA256_LEN];
+        unsigned mdlen = 0;
+        if (EVP_DigestFinal_ex(p->sha, md, &mdlen) == 1 && mdlen == SHA256_LEN) hex_encode(md, SHA256_LEN, p->sha256);
+        EVP_MD_CTX_free(p->sha);
+        p->sha = NULL;
+    }
 }
 
 static bool same_str(const char *a, const char *b)
@@ -83,6 +97,9 @@ static enum MHD_Result iterate(void *cls, enum MHD_ValueKind kind, const char *k
                 return upload_fail(u, 500, "internal_error", "Cannot store upload");
             }
             cur->path = buf_steal(&path);
+            cur->sha = EVP_MD_CTX_new();
+            if (!cur->sha || EVP_DigestInit_ex(cur->sha, EVP_sha256(), NULL) != 1)
+                return upload_fail(u, 500, "internal_error", "Cannot store upload");
         }
     }
     if (!cur || !size) return MHD_YES;
@@ -99,6 +116,8 @@ static enum MHD_Result iterate(void *cls, enum MHD_ValueKind kind, const char *k
             p += w;
             left -= (size_t)w;
         }
+        if (EVP_DigestUpdate(cur->sha, data, size) != 1)
+            return upload_fail(u, 500, "internal_error", "Cannot store upload");
     } else {
         if (cur->val.len + size > FIELD_CAP)
             return upload_fail(u, 413, "payload_too_large", "Form field too large");
@@ -151,7 +170,7 @@ int upload_finish(upload_t *u, const char **code, const char **detail)
         upart_t *p = &u->parts[i];
         u->pub[i] = (http_part_t){
             .name = p->name, .filename = p->filename, .content_type = p->content_type,
-            .path = p->path, .size = p->size,
+            .path = p->path, .size = p->size, .sha256 = p->path ? p->sha256 : NULL,
             .value = p->path ? NULL : (p->val.data ? p->val.data : ""),
         };
     }

@@ -292,10 +292,38 @@ static enum MHD_Result on_headers(http_server_t *srv, http_req_t *req)
     return MHD_YES;
 }
 
-/* Final call: body complete; run the handler and send what it produced. */
+/* Sends what a handler produced (its own response or a deferred one). */
+static enum MHD_Result send_handler_resp(http_req_t *req, http_resp_t *resp)
+{
+    struct MHD_Response *r = resp_build(resp);   /* no response set -> 500 */
+    if (resp->stream && !r) {
+        resp_release(resp);
+        stream_abort(resp->stream);
+        return MHD_NO;
+    }
+    enum MHD_Result rc = send_response(req, resp->status, r);
+    if (rc != MHD_YES && resp->stream) {
+        /* MHD refused (connection going away) and freed the response with its stream
+         * reference; tell the writer */
+        stream_abort(resp->stream);
+    }
+    resp_release(resp);
+    return rc;
+}
+
+/* A deferred response: send it when done, else stay suspended until it is (defer.c). */
+static enum MHD_Result deferred_step(http_req_t *req)
+{
+    http_resp_t *dr = defer_take(req->deferred);
+    return dr ? send_handler_resp(req, dr) : MHD_YES;
+}
+
+/* Final call: body complete; run the handler and send what it produced. Called again after
+ * a deferred request's connection resumes. */
 static enum MHD_Result on_complete(http_server_t *srv, http_req_t *req)
 {
     (void)srv;
+    if (req->deferred) return deferred_step(req);
     if (req->too_large)
         return send_error(req, 413, "payload_too_large", "Request body too large");
     if (req->upload) {
@@ -311,20 +339,8 @@ static enum MHD_Result on_complete(http_server_t *srv, http_req_t *req)
     resp.req = req;
     resp.fd = -1;
     req->entry->route->handler(req, &resp);
-    struct MHD_Response *r = resp_build(&resp);   /* no response set -> 500 */
-    if (resp.stream && !r) {
-        resp_release(&resp);
-        stream_abort(resp.stream);
-        return MHD_NO;
-    }
-    enum MHD_Result rc = send_response(req, resp.status, r);
-    if (rc != MHD_YES && resp.stream) {
-        /* MHD refused (connection going away) and freed the response with its stream
-         * reference; tell the writer */
-        stream_abort(resp.stream);
-    }
-    resp_release(&resp);
-    return rc;
+    if (req->deferred) return deferred_step(req);
+    return send_handler_resp(req, &resp);
 }
 
 static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, const char *url,
@@ -419,6 +435,7 @@ static void request_completed(void *cls, struct MHD_Connection *conn, void **con
         stream_finish(req->stream, toe != MHD_REQUEST_TERMINATED_COMPLETED_OK);
         stream_unref(req->stream);
     }
+    if (req->deferred) defer_release(req->deferred);
     if (req->method && log_enabled(LOG_INFO)) {
         /* access log: never headers, tokens, bodies or the query string; the path is
          * decoded, so control bytes (%0A...) are masked to keep one event per line */

@@ -3,7 +3,8 @@
  * Holds one CLIP embedding per catalog entry: each product image's image embedding, or, for
  * a product with no image yet, the text embedding of "brand model: description" (CLIP puts
  * both in one space, so a photo can match a product nobody has photographed). A query:
- *   1. exact inner-product scan (SIMD) over the entries passing the request's filters
+ *   1. inner-product scan (SIMD, over an int8 copy; the best re-scored exactly in fp32) of the
+ *      entries passing the request's filters
  *      (category, brand), keeping the best CLIP_HEAD; products ranked by their best entry;
  *   2. category = CLIP zero-shot over the category list (prompt ensembles, ml/zeroshot.h)
  *      averaged with a vote of the nearest products (weights exp((s - best) / CLIP_VOTE_T));
@@ -39,9 +40,21 @@ size_t recog_clip_count(recog_clip_t *c);
 const char *recog_clip_collection(const recog_clip_t *c, recog_clip_kind_t kind);
 
 /* Embeddings (L2-normalised, recog_clip_dim floats): of one intake tensor (3 x S x S), of one
- * text. 0 or -1. */
+ * text. 0 or -1. With batching on, concurrent image calls share one forward pass. */
 int recog_clip_embed_image(recog_clip_t *c, const float *tensor, float *out);
 int recog_clip_embed_text(recog_clip_t *c, const char *text, float *out);
+/* Turns on request batching of recog_clip_embed_image (recog/batch.h): up to max_batch photos
+ * per forward pass, up to max_passes passes at once, a leader waiting at most max_wait_us
+ * for requests announced with recog_clip_expect. Call once, before queries start. 0, or -1
+ * (already on). */
+int  recog_clip_set_batching(recog_clip_t *c, int max_batch, int max_wait_us, int max_passes);
+/* A photo is on its way to recog_clip_embed_image (+1) / will not come after all (-1).
+ * No-op without batching. An announced photo that does come is embedded with
+ * recog_clip_embed_image_announced(.., 1), which ends its announcement. */
+void recog_clip_expect(recog_clip_t *c, int delta);
+int  recog_clip_embed_image_announced(recog_clip_t *c, const float *tensor, float *out, int announced);
+/* Passes run, photos embedded and the largest batch so far; -1 without batching. */
+int  recog_clip_batch_stats(recog_clip_t *c, long *batches, long *items, int *largest);
 /* "brand model: description" into buf. */
 void recog_clip_product_text(const char *brand, const char *model, const char *description, char *buf,
                              size_t buflen);
@@ -61,4 +74,9 @@ int  recog_clip_has_brand(recog_clip_t *c, const char *brand);
 /* Recognises one photo embedding. matches[].global = cosine, .score = max(0, cosine),
  * .verify = 0, .image_id = the entry's item (0 for a text entry). 0, or -1 on bad input. */
 int recog_clip_query(recog_clip_t *c, const float *emb, const recog_query_t *q, recog_result_t *out);
+/* The same, with the operator's classifier's category probabilities (classify.h; names
+ * matched case-insensitively) in zero-shot's place for the category; the brand step then
+ * follows the category so chosen. prior NULL / nprior 0: recog_clip_query. */
+int recog_clip_query_prior(recog_clip_t *c, const float *emb, const recog_query_t *q, const recog_label_t *prior,
+                           int nprior, recog_result_t *out);
 #endif

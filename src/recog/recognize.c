@@ -1,6 +1,7 @@
 /* recognize.c — engine loading from the store, the recognition response, catalog import
  * and the starter catalog (see recognize.h). */
 #include "recog/recognize.h"
+#include "recog/classify.h"
 #include "recog/clipmatch.h"
 #include "blob/blob.h"
 #include "catalog/catalog.h"
@@ -289,6 +290,21 @@ json_t *recog_metadata(const vision_intake_t *in, double total_ms)
     return md;
 }
 
+static int engine_knows_category(void *ctx, const char *name) { return recog_engine_has_category(ctx, name); }
+
+/* The classifier's labels for this photo into cls (0 when m is NULL or it failed); adds its
+ * time to *ms. */
+static int classify(const vit_model_t *m, const vision_intake_t *in, recog_label_t *cls, double *ms)
+{
+    if (!m) return 0;
+    int64_t t = time_mono_us();
+    int n = recog_classifier_predict(m, in, cls, RECOG_CLASSIFIER_MAX);
+    if (n < 0) { log_warn("recognize: the category classifier failed on this photo"); n = 0; }
+    *ms += (double)(time_mono_us() - t) / 1000.0;
+    if (*ms <= 0) *ms = 1e-6;     /* marks "ran" for the caller */
+    return n;
+}
+
 json_t *recog_respond(store_t *st, recog_engine_t *e, const vision_intake_t *in, const recog_opts_t *o,
                       int64_t started_us, char *err, size_t errlen)
 {
@@ -296,18 +312,27 @@ json_t *recog_respond(store_t *st, recog_engine_t *e, const vision_intake_t *in,
     features_template_t *tpl = xmalloc(sizeof *tpl);
     recog_result_t *res = xmalloc(sizeof *res);
     json_t *out = NULL;
-    int64_t t0 = time_mono_us(), t1, t2;
+    int64_t t0 = time_mono_us(), t1, t2, tf;   /* tf: features/embedding done */
     recog_query_t q = { .top_k = o->top_k > 0 ? o->top_k : 5, .category = o->category, .brand = o->brand };
     const char *method = "classic";
+    /* the operator's classifier, when configured, speaks for the category (classify.h); it
+     * runs after the CLIP embedding, so a batched pass does not wait for it */
+    recog_label_t *cls = o->classifier ? xmalloc(sizeof *cls * RECOG_CLASSIFIER_MAX) : NULL;
+    int ncls = 0;
+    double classifier_ms = 0;
     recog_clip_t *clip = recog_engine_clip(e);
     float *emb = NULL;
     /* CLIP when loaded, holding entries and given a tensor of its input size; any failure
      * there falls back to the classic features, and "method" says which answered */
-    if (clip && recog_clip_count(clip) && in->tensor && in->tensor_size == recog_clip_image_size(clip)) {
+    bool use_clip = clip && recog_clip_count(clip) && in->tensor && in->tensor_size == recog_clip_image_size(clip);
+    if (o->announced && !use_clip) recog_clip_expect(clip, -1);   /* it will not come to the batcher */
+    if (use_clip) {
         emb = xmalloc(sizeof(float) * (size_t)recog_clip_dim(clip));
-        if (recog_clip_embed_image(clip, in->tensor, emb) == 0) {
+        if (recog_clip_embed_image_announced(clip, in->tensor, emb, o->announced) == 0) {
+            tf = time_mono_us();
+            ncls = classify(o->classifier, in, cls, &classifier_ms);
             t1 = time_mono_us();
-            if (recog_clip_query(clip, emb, &q, res) == 0) {
+            if (recog_clip_query_prior(clip, emb, &q, cls, ncls, res) == 0) {
                 method = "clip";
                 t2 = time_mono_us();
                 goto respond;
@@ -319,11 +344,18 @@ json_t *recog_respond(store_t *st, recog_engine_t *e, const vision_intake_t *in,
         snprintf(err, errlen, "the photo could not be described");
         goto done;
     }
-    t1 = time_mono_us();
+    t1 = tf = time_mono_us();
     if (recog_engine_query(e, vec, tpl, &q, res) != 0) {
         snprintf(err, errlen, "recognition failed");
         goto done;
     }
+    if (cls && !classifier_ms) {
+        ncls = classify(o->classifier, in, cls, &classifier_ms);
+        t1 += (int64_t)(classifier_ms * 1000.0);   /* search_ms leaves the classifier out, as with CLIP */
+    }
+    if (ncls && res->n_matches)
+        res->n_categories = recog_fuse_classifier(res->categories, res->n_categories, RECOG_MAX_LABELS, cls, ncls,
+                                                  q.category, engine_knows_category, e);
     t2 = time_mono_us();
 respond:;
     json_t *matches = json_array();
@@ -356,9 +388,12 @@ respond:;
                     "category", labels_json(res->categories, res->n_categories, "category"),
                     "brand", labels_json(res->brands, res->n_brands, "brand"),
                     "matches", matches, "metadata", recog_metadata(in, total_ms),
-                    "timings", "intake_ms", in->t.total_us / 1000.0, "features_ms", (t1 - t0) / 1000.0,
+                    "timings", "intake_ms", in->t.total_us / 1000.0, "features_ms", (tf - t0) / 1000.0,
                     "search_ms", (t2 - t1) / 1000.0, "response_ms", (t3 - t2) / 1000.0, "total_ms", total_ms);
+    if (out && o->classifier)
+        json_object_set_new(json_object_get(out, "timings"), "classifier_ms", json_real(classifier_ms));
 done:
+    free(cls);
     free(emb);
     free(tpl);
     free(res);

@@ -11,6 +11,7 @@
 #ifndef RODEO_RECOG_RECOGNIZE_H
 #define RODEO_RECOG_RECOGNIZE_H
 #include "ml/clip.h"
+#include "ml/vit.h"
 #include "recog/engine.h"
 #include "store/store.h"
 #include "vision/intake.h"
@@ -44,6 +45,10 @@ typedef struct {
     bool include_prices;
     int  top_k;                   /* default 5 */
     const char *category, *brand; /* optional filters */
+    const vit_model_t *classifier;/* the operator's category classifier (VIT_MODEL), or NULL:
+                                     then CLIP zero-shot / the vote alone (recog/classify.h) */
+    bool announced;               /* the caller counted this photo with recog_clip_expect(+1):
+                                     recog_respond ends that (embedding it, or not) */
 } recog_opts_t;
 
 /* The full success response (contract §5 plus "method" and "timings"):

@@ -2,7 +2,9 @@
 tiny random-weight CLIP of tests/tools/ml_make_models.py (real Hugging Face file format) and
 the starter catalog. Random weights cannot recognise anything, so this checks mechanics:
 "method" is "clip", the contract's shape, filters, an admin-created product without an image
-found through its text embedding, and `rodeo recognize` answering the same way."""
+found through its text embedding, `rodeo recognize` answering the same way, and the
+operator's ViT classifier (VIT_MODEL: a tiny one, labels = catalog categories in another case
+plus one that is none) taking zero-shot's place for the category."""
 import json
 import os
 import shutil
@@ -24,6 +26,9 @@ def setup_module():
                    check=True, stdout=subprocess.DEVNULL)
     SERVER_ENV["CLIP_MODEL"] = os.path.join(TMP, "clip_tiny")
     SERVER_ENV["RODEO_THREADS"] = "1"
+    subprocess.run(["/usr/bin/python3", os.path.join(HERE, "..", "tools", "recog_make_vit.py"), os.path.join(TMP, "vit"),
+                    "Vests", "Belts", "Boots", "Hats", "Saddles", "Unicorns", "Vests"], check=True, stdout=subprocess.DEVNULL)
+    SERVER_ENV["VIT_MODEL"] = os.path.join(TMP, "vit")
 
 
 def teardown_module():
@@ -96,3 +101,22 @@ def test_recognize_clip_cli(srv):
     assert r.returncode == 0, r.stderr
     d = json.loads(r.stdout)
     assert d["success"] is True and d["method"] == "clip" and len(d["matches"]) == 3
+
+
+def test_recognize_clip_vit_category(srv):
+    wait_catalog(srv)
+    p = srv.get("/api/products?category=hats&limit=2").json()["items"][1]
+    r = recognize(srv, photo_of(srv, p, seed=12), {"include_prices": "false"})
+    assert r.status == 200, r
+    d = r.json()
+    assert d["method"] == "clip" and "classifier_ms" in d["timings"]
+    preds = {x["category"]: x["confidence"] for x in d["category"]["all_predictions"]}
+    assert abs(sum(preds.values()) - 1) < 1e-3
+    # "Vests" carries ~0.99 of the classifier once "Unicorns" (no such category) is dropped:
+    # at least half of the fused confidence, under the catalog's own spelling
+    assert preds.get("vests", 0) > 0.49 and "Vests" not in preds and "unicorns" not in preds, preds
+    assert d["category"]["category"] == "vests" or preds[d["category"]["category"]] >= preds["vests"]
+    # the brand step follows the chosen category
+    chosen = d["category"]["category"]
+    brands = {m["brand"] for m in srv.get("/api/products?category=%s&limit=100" % chosen).json()["items"]}
+    assert d["brand"]["brand"] in brands, (d["brand"], chosen)

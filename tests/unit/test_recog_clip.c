@@ -400,3 +400,64 @@ TEST(recog_clip_bookkeeping_at_scale)
     recog_clip_free(c);
     clip_free(m);
 }
+
+/* The scan reads an int8 copy and re-scores its head exactly: over 5000 random entries the
+ * matches are the exact top products, with exact fp32 cosines, filters included. */
+TEST(recog_clip_scan_equals_exact)
+{
+    clip_model_t *m = tiny_clip();
+    REQUIRE(m);
+    char err[200];
+    recog_clip_t *c = recog_clip_new(m, err, sizeof err);
+    REQUIRE(c);
+    int dim = recog_clip_dim(c);
+    enum { N = 5000 };
+    float *v = malloc(sizeof(float) * (size_t)dim * N);
+    unsigned seed = 77;
+    for (int i = 0; i < N; i++) {
+        double ss = 0;
+        for (int k = 0; k < dim; k++) {
+            seed = seed * 1103515245u + 12345u;
+            v[i * dim + k] = (float)((seed >> 8) & 0xffff) / 32768.0f - 1;
+            ss += (double)v[i * dim + k] * v[i * dim + k];
+        }
+        for (int k = 0; k < dim; k++) v[i * dim + k] = (float)(v[i * dim + k] / sqrt(ss));
+        REQUIRE(recog_clip_add(c, RECOG_CLIP_IMAGE, i + 1, i + 1, i % 2 ? "hats" : "boots", "Acme", v + i * dim) == 0);
+    }
+    for (int qi = 0; qi < 20; qi++) {
+        const float *q = v + (size_t)(qi * 97) * dim;    /* near some entries, like a photo */
+        float qq[64];
+        for (int k = 0; k < dim; k++) qq[k] = q[k] + 0.3f * v[(size_t)(qi * 31 + 7) * dim + k];
+        double ss = 0;
+        for (int k = 0; k < dim; k++) ss += (double)qq[k] * qq[k];
+        for (int k = 0; k < dim; k++) qq[k] = (float)(qq[k] / sqrt(ss));
+        for (int f = 0; f < 2; f++) {
+            recog_query_t rq = { .top_k = 10, .category = f ? "hats" : NULL };
+            recog_result_t res;
+            REQUIRE(recog_clip_query(c, qq, &rq, &res) == 0);
+            REQUIRE(res.n_matches == 10);
+            /* exact top 10 by brute force */
+            float best[10];
+            int64_t id[10];
+            for (int k = 0; k < 10; k++) { best[k] = -2; id[k] = 0; }
+            for (int i = 0; i < N; i++) {
+                if (f && i % 2 == 0) continue;
+                float s = 0;
+                for (int k = 0; k < dim; k++) s += v[(size_t)i * dim + k] * qq[k];
+                for (int k = 0; k < 10; k++)
+                    if (s > best[k]) {
+                        for (int j = 9; j > k; j--) { best[j] = best[j - 1]; id[j] = id[j - 1]; }
+                        best[k] = s; id[k] = i + 1;
+                        break;
+                    }
+            }
+            for (int k = 0; k < 10; k++) {
+                CHECK_INT(res.matches[k].product_id, id[k]);
+                CHECK_NEAR(res.matches[k].global, best[k], 1e-5);
+            }
+        }
+    }
+    free(v);
+    recog_clip_free(c);
+    clip_free(m);
+}
