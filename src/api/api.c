@@ -51,6 +51,8 @@ int api_init(char *err, size_t errlen)
     return 0;
 }
 
+void api_quiesce(void) { api_recognize_quiesce(); }
+
 void api_shutdown(void)
 {
     api_chat_shutdown();

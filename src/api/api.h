@@ -23,6 +23,9 @@ extern api_ctx_t g_api;
  * (e.g. loading starter content). Returns 0 or -1 with err. */
 int  api_init(char *err, size_t errlen);
 void api_shutdown(void);
+/* Between http_server_drain and http_server_stop: finishes work handed to other threads
+ * (recognitions) so its responses reach connections that are still open. */
+void api_quiesce(void);
 
 /* The route table and the authenticate hook handed to the HTTP layer. */
 const http_route_t *api_routes(size_t *n);

@@ -12,6 +12,9 @@
  * catalog in a background thread when the catalog is empty. */
 int  api_recognize_init(char *err, size_t errlen);
 void api_recognize_shutdown(void);
+/* Finishes every queued and running recognition (their deferred responses are sent while
+ * the HTTP daemon still runs: call between http_server_drain and http_server_stop). */
+void api_recognize_quiesce(void);
 recog_engine_t *api_recognize_engine(void);
 
 /* products.c */

@@ -129,10 +129,15 @@ int api_recognize_init(char *err, size_t errlen)
     return 0;
 }
 
+void api_recognize_quiesce(void)
+{
+    recog_pool_free(workers);   /* the server drained first: nothing new arrives; queued jobs finish */
+    workers = NULL;
+}
+
 void api_recognize_shutdown(void)
 {
-    recog_pool_free(workers);   /* the server stopped first: nothing new arrives; queued jobs finish */
-    workers = NULL;
+    api_recognize_quiesce();
     long nb, ni;
     int largest;
     if (engine && recog_clip_batch_stats(recog_engine_clip(engine), &nb, &ni, &largest) == 0 && nb)

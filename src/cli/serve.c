@@ -120,6 +120,8 @@ int cmd_serve(int argc, char **argv)
     int sig = 0;
     sigwait(&stop, &sig);
     log_info("received %s, shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    http_server_drain(srv);
+    api_quiesce();   /* deferred responses still reach their (suspended, live) connections */
     http_server_stop(srv);
     api_shutdown();
     log_info("stopped");

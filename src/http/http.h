@@ -130,8 +130,10 @@ int  http_stream_sse(http_stream_t *s, const char *event, const char *data, size
  * http_deferred_resp(d) (not a stream) and calls http_deferred_done(d) exactly once; the
  * connection resumes and the answer goes out (500 when none was set). Do not use d after
  * done. The handler must not touch its own resp after deferring. http_resp_defer returns
- * NULL when a response was already set. http_server_stop waits for deferred requests like
- * any request in flight: whoever completes them must keep running until it returns. */
+ * NULL when a response was already set. http_server_drain waits for deferred requests like
+ * any request in flight, but only up to its timeout: whoever completes them must finish
+ * them all before http_server_stop frees the connections (rodeo serve drains the
+ * recognition pool in between). */
 http_deferred_t *http_resp_defer(http_resp_t *resp);
 http_resp_t     *http_deferred_resp(http_deferred_t *d);
 void             http_deferred_done(http_deferred_t *d);
@@ -181,6 +183,11 @@ int  http_server_port(const http_server_t *srv);
  * 10 s), then ends the streams still open (their on_close gets client_gone = true), waits
  * up to 2 s more, closes every connection and frees. */
 void http_server_stop(http_server_t *srv);
+/* The first half of http_server_stop: stop accepting, wait for in-flight requests, end the
+ * streams still open; the daemon keeps running, so work finishing on other threads (deferred
+ * responses) still reaches live connections. Call it, then drain those threads, then
+ * http_server_stop (which skips what drain did). Idempotent. */
+void http_server_drain(http_server_t *srv);
 
 /* Counters since start, as a JSON object (caller decrefs): requests, by status class
  * ("2xx"...), latency histogram (upper bounds in ms, "le_1" ... "inf"), in_flight requests,

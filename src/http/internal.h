@@ -152,6 +152,7 @@ struct http_server {
     int    port;
     atomic_int inflight;       /* requests between start and completion */
     atomic_bool stopping;
+    bool        drained;        /* http_server_drain ran (owner thread only) */
     pthread_mutex_t streams_mu;
     http_stream_t *streams;    /* live streams (for stop) */
     atomic_int nstreams;

@@ -564,9 +564,10 @@ static void wait_idle(http_server_t *srv, int64_t until_us)
     while (atomic_load(&srv->inflight) > 0 && time_mono_us() < until_us) usleep(5000);
 }
 
-void http_server_stop(http_server_t *srv)
+void http_server_drain(http_server_t *srv)
 {
-    if (!srv) return;
+    if (!srv || srv->drained) return;
+    srv->drained = true;
     atomic_store(&srv->stopping, true);   /* refuse new connections and new requests */
     int ms = srv->cfg.stop_timeout_ms > 0 ? srv->cfg.stop_timeout_ms : 10000;
     wait_idle(srv, time_mono_us() + (int64_t)ms * 1000);
@@ -576,6 +577,12 @@ void http_server_stop(http_server_t *srv)
         stream_end_all(srv);
         wait_idle(srv, time_mono_us() + 2000 * 1000);
     }
+}
+
+void http_server_stop(http_server_t *srv)
+{
+    if (!srv) return;
+    http_server_drain(srv);
     MHD_stop_daemon(srv->d);
     router_free(&srv->router);
     pthread_mutex_destroy(&srv->streams_mu);
