@@ -1,5 +1,5 @@
 /* clip_bench.c — times our CLIP towers on one configuration and prints one JSON line.
- *   clip_bench DIR image|text BATCH THREADS ITERS [bf16]
+ *   clip_bench DIR image|text BATCH THREADS ITERS [bf16|int8]
  * Reports the median time per item over ITERS runs (after one warm-up), the model load time,
  * peak RSS, achieved GFLOP/s and this thread count's matrix-product peaks on a 400x3072x768
  * product (the MLP at batch 8): OpenBLAS sgemm and our AVX-512 float32 kernel. Built and driven by bench/ml/run.sh. */
@@ -47,14 +47,14 @@ static double sgemm_peak(int ours)
 
 int main(int argc, char **argv)
 {
-    if (argc < 6) { fprintf(stderr, "usage: clip_bench DIR image|text BATCH THREADS ITERS [bf16]\n"); return 2; }
+    if (argc < 6) { fprintf(stderr, "usage: clip_bench DIR image|text BATCH THREADS ITERS [bf16|int8]\n"); return 2; }
     const char *dir = argv[1];
     int text = !strcmp(argv[2], "text"), batch = atoi(argv[3]), threads = atoi(argv[4]), iters = atoi(argv[5]);
-    int bf16 = argc > 6 && !strcmp(argv[6], "bf16");
+    int bf16 = argc > 6 && !strcmp(argv[6], "bf16"), int8 = argc > 6 && !strcmp(argv[6], "int8");
     ml_threads_set(threads);
     char err[512];
     double t0 = now_ms();
-    clip_model_t *m = clip_load(dir, (bf16 ? CLIP_LOAD_BF16 : 0) | (text ? 0 : CLIP_LOAD_NO_TEXT), err, sizeof err);
+    clip_model_t *m = clip_load(dir, (bf16 ? CLIP_LOAD_BF16 : 0) | (int8 ? CLIP_LOAD_INT8 : 0) | (text ? 0 : CLIP_LOAD_NO_TEXT), err, sizeof err);
     double load_ms = now_ms() - t0;
     if (!m) { fprintf(stderr, "%s\n", err); return 1; }
     int d = clip_embed_dim(m), s = clip_image_size(m);
@@ -97,9 +97,9 @@ int main(int argc, char **argv)
         gflop = 12.0 * (4.0 * T * 768 * 768 * 2 + 2.0 * T * 768 * 3072 * 2 + 2.0 * T * T * 768 * 2) / 1e9 +
                 (T - 1) * 3.0 * 32 * 32 * 768 * 2 / 1e9;
     }
-    printf("{\"mode\":\"%s\",\"batch\":%d,\"threads\":%d,\"bf16\":%d,\"ms_per_item\":%.2f,\"load_ms\":%.1f,"
+    printf("{\"mode\":\"%s\",\"batch\":%d,\"threads\":%d,\"precision\":\"%s\",\"bf16\":%d,\"ms_per_item\":%.2f,\"load_ms\":%.1f,"
            "\"rss_mb\":%.1f,\"gflops\":%.1f,\"sgemm_peak\":%.1f,\"f32_kernel_peak\":%.1f}\n",
-           argv[2], batch, threads, clip_uses_bf16(m), med, load_ms, rss_mb,
+           argv[2], batch, threads, clip_precision(m), clip_uses_bf16(m), med, load_ms, rss_mb,
            gflop ? gflop / (med / 1e3) : 0, peak, kpeak);
     free(times); free(out); free(px); free(texts);
     clip_free(m);

@@ -8,6 +8,7 @@
  * over them. Columns of the activation beyond a multiple of 64 use a 6 x 16 kernel. */
 #include "ml/gemm_f32.h"
 #include "ml/kernels.h"
+#include "ml/pool.h"
 #include "core/buf.h"
 #include <immintrin.h>
 #include <pthread.h>
@@ -212,11 +213,10 @@ static void run_job(const job_t *J, const float *x, int mv)
     }
 }
 
-static void *thread_main(void *arg)
+static void pool_job(void *arg, int t)
 {
-    const job_t *j = arg;
+    const job_t *j = (const job_t *)arg + t;
     run_job(j, j->x, j->mv);
-    return NULL;
 }
 
 /* Per-thread transpose buffer, kept across calls (see ml_scratch_get for the policy). */
@@ -243,16 +243,9 @@ void gemm_f32_nt(float *out, const float *x, const float *w, int m, int n, int k
     if (nt > 16) nt = 16;
     if (nt < 1) nt = 1;
     job_t jobs[16];
-    pthread_t tid[16];
-    int started[16] = {0};
     for (int t = 0; t < nt; t++)
         jobs[t] = (job_t){out, xt, w, x, m, mpad, n, k, accumulate,
                           chunks * t / nt * NCHUNK, chunks * (t + 1) / nt * NCHUNK < n ? chunks * (t + 1) / nt * NCHUNK : n, mv};
-    for (int t = 1; t < nt; t++) started[t] = pthread_create(&tid[t], NULL, thread_main, &jobs[t]) == 0;
-    thread_main(&jobs[0]);
-    for (int t = 1; t < nt; t++) {
-        if (started[t]) pthread_join(tid[t], NULL);
-        else thread_main(&jobs[t]);
-    }
+    ml_pool_run(nt, pool_job, jobs);
     ml_scratch_release(3, xt);
 }

@@ -7,6 +7,7 @@
 #include "ml/kernels.h"
 #include "ml/gemm_bf16.h"
 #include "ml/gemm_f32.h"
+#include "ml/gemm_i8.h"
 #include <cblas.h>
 #include <immintrin.h>
 #include <math.h>
@@ -220,7 +221,9 @@ void ml_linear(float *out, const float *x, const ml_matrix_t *w, const float *bi
             float *row = out + (size_t)r * w->n;
             for (int c = 0; c < w->n; c++) row[c] += bias[c];
         }
-    if (w->bf16)
+    if (w->i8)
+        gemm_i8(out, x, w->i8, m, accumulate);
+    else if (w->bf16)
         gemm_bf16(out, x, w->bf16, m, w->n, w->k, accumulate);
     else if (gemm_f32_hw())
         gemm_f32_nt(out, x, w->f32, m, w->n, w->k, accumulate);

@@ -14,11 +14,15 @@ typedef struct {
     size_t     nowned, capowned;
     size_t     owned_bytes;
     int        bf16;           /* pack linear weights for the bf16 kernel */
+    int        int8;           /* quantise linear weights for the int8 kernel */
     char       err[512];       /* the first error; later lookups keep it */
 } ml_weights_t;
 
-/* Opens dir/model.safetensors. bf16: also pack matrices for the reduced-precision path. */
-int  ml_weights_open(ml_weights_t *w, const char *path, int bf16, char *err, size_t errlen);
+/* What ml_weights_mat prepares besides the float32 view (flags of ml_weights_open). */
+enum { ML_WEIGHTS_BF16 = 1, ML_WEIGHTS_INT8 = 2 };
+/* Opens dir/model.safetensors. flags: ML_WEIGHTS_BF16 packs matrices for the bf16 path,
+ * ML_WEIGHTS_INT8 quantises them for the int8 path (int8 wins when both are set). */
+int  ml_weights_open(ml_weights_t *w, const char *path, int flags, char *err, size_t errlen);
 void ml_weights_close(ml_weights_t *w);
 /* The float32 data of tensor name with exactly the given shape, or NULL (error in w->err). */
 const float *ml_weights_get(ml_weights_t *w, const char *name, int ndim, const int64_t *shape);
