@@ -44,45 +44,6 @@ static int use_hw(void) { return gemm_i8_hw() && !g_portable; }
 static int strips(int n) { return (n + NR - 1) / NR; }
 static size_t align64(size_t x) { return (x + 63) & ~(size_t)63; }
 
-gemm_i8_mat_t *gemm_i8_quantize(const float *w, int n, int k)
-{
-    if (n <= 0 || k <= 0 || k > MAX_K) return NULL;
-    int kq = (k + 3) / 4;
-    size_t hdr = align64(sizeof(gemm_i8_mat_t)), sc = align64((size_t)n * sizeof(float)),
-           co = align64((size_t)n * sizeof(int32_t)), wb = (size_t)strips(n) * kq * NR * 4;
-    char *mem = xmalloc(hdr + sc + co + wb + 64);
-    gemm_i8_mat_t *q = (gemm_i8_mat_t *)mem;
-    q->n = n;
-    q->k = k;
-    q->kq = kq;
-    q->scale = (float *)(mem + hdr);
-    q->corr = (int32_t *)(mem + hdr + sc);
-    q->w = (int8_t *)(mem + hdr + sc + co);
-    memset(q->w, 0, wb);
-    for (int c = 0; c < n; c++) {
-        const float *row = w + (size_t)c * k;
-        float mx = 0.0f;
-        for (int i = 0; i < k; i++) {
-            if (!isfinite(row[i])) { free(mem); return NULL; }
-            float a = fabsf(row[i]);
-            if (a > mx) mx = a;
-        }
-        float inv = mx > 0 ? 127.0f / mx : 0.0f;
-        q->scale[c] = mx / 127.0f;
-        int8_t *d = q->w + (size_t)(c / NR) * kq * NR * 4 + (size_t)(c % NR) * 4;
-        int32_t sum = 0;
-        for (int i = 0; i < k; i++) {
-            long v = lrintf(row[i] * inv);
-            if (v > 127) v = 127;
-            if (v < -127) v = -127;
-            d[(size_t)(i / 4) * NR * 4 + i % 4] = (int8_t)v;
-            sum += (int32_t)v;
-        }
-        q->corr[c] = 128 * sum;
-    }
-    return q;
-}
-
 int gemm_i8_weight(const gemm_i8_mat_t *q, int c, int i)
 {
     if (c < 0 || c >= q->n || i < 0 || i >= q->k) return 0;
@@ -118,37 +79,90 @@ static float quantize_row_avx512(uint8_t *dst, const float *x, int k, float mx)
     return mx / 127.0f;
 }
 
+/* max |x|, or NaN when a value is NaN (vmaxps alone would drop it). */
 __attribute__((target("avx512f")))
 static float max_abs_avx512(const float *x, int k)
 {
     __m512 m = _mm512_setzero_ps();
+    __mmask16 nan = 0;
     int i = 0;
-    for (; i + 16 <= k; i += 16) m = _mm512_max_ps(m, _mm512_abs_ps(_mm512_loadu_ps(x + i)));
+    for (; i + 16 <= k; i += 16) {
+        __m512 v = _mm512_loadu_ps(x + i);
+        nan |= _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+        m = _mm512_max_ps(m, _mm512_abs_ps(v));
+    }
     float mx = _mm512_reduce_max_ps(m);
-    for (; i < k; i++) if (fabsf(x[i]) > mx) mx = fabsf(x[i]);
+    for (; i < k; i++) {
+        if (isnan(x[i])) nan = 1;
+        if (fabsf(x[i]) > mx) mx = fabsf(x[i]);
+    }
+    return nan ? NAN : mx;
+}
+
+/* max |x|; NaN when a value is NaN, inf when one is infinite. */
+static float row_max_abs(const float *x, int k)
+{
+    if (use_hw()) return max_abs_avx512(x, k);
+    float mx = 0.0f;
+    for (int i = 0; i < k; i++) {
+        if (isnan(x[i])) return NAN;
+        if (fabsf(x[i]) > mx) mx = fabsf(x[i]);
+    }
     return mx;
+}
+
+gemm_i8_mat_t *gemm_i8_quantize(const float *w, int n, int k)
+{
+    if (n <= 0 || k <= 0 || k > MAX_K) return NULL;
+    int kq = (k + 3) / 4;
+    size_t hdr = align64(sizeof(gemm_i8_mat_t)), sc = align64((size_t)n * sizeof(float)),
+           co = align64((size_t)n * sizeof(int32_t)), wb = (size_t)strips(n) * kq * NR * 4;
+    char *mem = xmalloc(hdr + sc + co + wb + 64);
+    gemm_i8_mat_t *q = (gemm_i8_mat_t *)mem;
+    q->n = n;
+    q->k = k;
+    q->kq = kq;
+    q->scale = (float *)(mem + hdr);
+    q->corr = (int32_t *)(mem + hdr + sc);
+    q->w = (int8_t *)(mem + hdr + sc + co);
+    memset(q->w, 0, wb);
+    uint8_t *tmp = xmalloc((size_t)k);
+    for (int c = 0; c < n; c++) {
+        const float *row = w + (size_t)c * k;
+        float mx = row_max_abs(row, k);
+        if (!isfinite(mx)) { free(mem); free(tmp); return NULL; }
+        q->scale[c] = mx / 127.0f;
+        int8_t *d = q->w + (size_t)(c / NR) * kq * NR * 4 + (size_t)(c % NR) * 4;
+        int32_t sum = 0;
+        if (mx > 0) {
+            /* the activation quantiser's arithmetic, then the zero point taken off again */
+            if (use_hw()) quantize_row_avx512(tmp, row, k, mx);
+            else quantize_row_scalar(tmp, row, k, mx);
+            for (int i = 0; i < k; i += 4) {
+                int8_t *dq = d + (size_t)(i / 4) * NR * 4;
+                for (int j = 0; j < 4 && i + j < k; j++) {
+                    int v = (int)tmp[i + j] - 128;
+                    dq[j] = (int8_t)v;
+                    sum += v;
+                }
+            }
+        }
+        q->corr[c] = 128 * sum;
+    }
+    free(tmp);
+    return q;
 }
 
 float gemm_i8_quantize_row(uint8_t *dst, const float *x, int k)
 {
     if (k <= 0) return 0.0f;
-    int hw = use_hw();
-    float mx = 0.0f;
-    int finite = 1;
-    for (int i = 0; hw == 0 && i < k; i++) {
-        if (!isfinite(x[i])) { finite = 0; break; }
-        if (fabsf(x[i]) > mx) mx = fabsf(x[i]);
-    }
-    if (hw) {
-        mx = max_abs_avx512(x, k);        /* vmaxps drops NaN: check the row only when needed */
-        if (!isfinite(mx)) finite = 0;
-        else for (int i = 0; i < k && finite; i++) finite = !isnan(x[i]);
-    }
+    float mx = row_max_abs(x, k);
+    int finite = isfinite(mx);
     if (!finite || mx == 0.0f) {
         memset(dst, 128, (size_t)k);
         return finite ? 0.0f : NAN;
     }
-    return hw ? quantize_row_avx512(dst, x, k, mx) : quantize_row_scalar(dst, x, k, mx);
+    return use_hw() ? quantize_row_avx512(dst, x, k, mx) : quantize_row_scalar(dst, x, k, mx);
 }
 
 typedef struct {
@@ -156,6 +170,7 @@ typedef struct {
     const uint8_t *xq;
     const float *xs;
     const gemm_i8_mat_t *w;
+    const float *bias;
     int m, mfull, mpad, accumulate, nt, ns;
 } job_t;
 
@@ -170,6 +185,7 @@ static void store_tile(const job_t *J, const int32_t *tile, int r0, int rows, in
         const int32_t *t = tile + r * NR;
         for (int c = 0; c < cols; c++) {
             float v = (float)(t[c] - corr[c]) * (sx * ws[c]);
+            if (J->bias) v += J->bias[c0 + c];
             o[c] = J->accumulate ? o[c] + v : v;
         }
     }
@@ -182,11 +198,17 @@ static void store_tile_avx512(const job_t *J, const int32_t *tile, int r0, int r
     if (J->w->n - c0 < NR) { store_tile(J, tile, r0, rows, s); return; }
     __m512 ws0 = _mm512_loadu_ps(J->w->scale + c0), ws1 = _mm512_loadu_ps(J->w->scale + c0 + 16);
     __m512i co0 = _mm512_loadu_si512(J->w->corr + c0), co1 = _mm512_loadu_si512(J->w->corr + c0 + 16);
+    __m512 b0 = _mm512_setzero_ps(), b1 = b0;
+    if (J->bias) { b0 = _mm512_loadu_ps(J->bias + c0); b1 = _mm512_loadu_ps(J->bias + c0 + 16); }
     for (int r = 0; r < rows && r0 + r < J->m; r++) {
         float *o = J->out + (size_t)(r0 + r) * J->w->n + c0;
         __m512 sx = _mm512_set1_ps(J->xs[r0 + r]);
         __m512 v0 = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_loadu_si512(tile + r * NR), co0)), _mm512_mul_ps(sx, ws0));
         __m512 v1 = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_loadu_si512(tile + r * NR + 16), co1)), _mm512_mul_ps(sx, ws1));
+        if (J->bias) {
+            v0 = _mm512_add_ps(v0, b0);
+            v1 = _mm512_add_ps(v1, b1);
+        }
         if (J->accumulate) {
             v0 = _mm512_add_ps(v0, _mm512_loadu_ps(o));
             v1 = _mm512_add_ps(v1, _mm512_loadu_ps(o + 16));
@@ -284,7 +306,7 @@ static void run_job(void *arg, int t)
     }
 }
 
-void gemm_i8(float *out, const float *x, const gemm_i8_mat_t *w, int m, int accumulate)
+void gemm_i8(float *out, const float *x, const gemm_i8_mat_t *w, const float *bias, int m, int accumulate)
 {
     if (m <= 0) return;
     int k = w->k, kq = w->kq, mfull = m / MR * MR, mpad = mfull + (m - mfull + MT - 1) / MT * MT;
@@ -308,7 +330,7 @@ void gemm_i8(float *out, const float *x, const gemm_i8_mat_t *w, int m, int accu
     if (nt > ns) nt = ns;
     if (nt > 16) nt = 16;
     if (nt < 1) nt = 1;
-    job_t J = {out, xq, xs, w, m, mfull, mpad, accumulate, nt, ns};
+    job_t J = {out, xq, xs, w, bias, m, mfull, mpad, accumulate, nt, ns};
     ml_pool_run(nt, run_job, &J);
     ml_scratch_release(3, mem);
 }

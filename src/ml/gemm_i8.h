@@ -33,9 +33,10 @@ int  gemm_i8_weight(const gemm_i8_mat_t *q, int c, int i);
  * returns its scale (max |x| / 127; 0 for a zero row; NaN when the row is not finite,
  * which makes that output row NaN as in fp32). */
 float gemm_i8_quantize_row(uint8_t *dst, const float *x, int k);
-/* out[m][n] (=, or += with accumulate) x[m][k] * W^T, W from gemm_i8_quantize. Uses up to
- * ml_threads_get() threads. */
-void gemm_i8(float *out, const float *x, const gemm_i8_mat_t *w, int m, int accumulate);
+/* out[m][n] (=, or += with accumulate) x[m][k] * W^T + bias, W from gemm_i8_quantize; bias
+ * ([n]) may be NULL. The bias is added in the dequantising store (no extra pass over out).
+ * Uses up to ml_threads_get() threads. */
+void gemm_i8(float *out, const float *x, const gemm_i8_mat_t *w, const float *bias, int m, int accumulate);
 /* Forces the portable loop even on capable CPUs (tests compare the two); 0 restores. */
 void gemm_i8_force_portable(int on);
 #endif

@@ -216,14 +216,17 @@ void ml_bias_act(float *x, const float *bias, int rows, int cols, enum ml_act ac
 void ml_linear(float *out, const float *x, const ml_matrix_t *w, const float *bias, int m,
                int accumulate, enum ml_act act)
 {
+    if (w->i8) {                       /* the bias is fused into the int8 kernel's store */
+        gemm_i8(out, x, w->i8, bias, m, accumulate);
+        if (!accumulate) ml_bias_act(out, NULL, m, w->n, act);
+        return;
+    }
     if (accumulate && bias)
         for (int r = 0; r < m; r++) {
             float *row = out + (size_t)r * w->n;
             for (int c = 0; c < w->n; c++) row[c] += bias[c];
         }
-    if (w->i8)
-        gemm_i8(out, x, w->i8, m, accumulate);
-    else if (w->bf16)
+    if (w->bf16)
         gemm_bf16(out, x, w->bf16, m, w->n, w->k, accumulate);
     else if (gemm_f32_hw())
         gemm_f32_nt(out, x, w->f32, m, w->n, w->k, accumulate);

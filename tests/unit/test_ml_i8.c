@@ -17,7 +17,7 @@ static float frand(void) { return (float)rand() / RAND_MAX * 2.0f - 1.0f; }
 
 /* out = x W^T through the reference: quantise rows with gemm_i8_quantize_row, read the
  * quantised weights back with gemm_i8_weight, sum (xq - 128) * wq in 64-bit integers. */
-static void reference(float *out, const float *x, const gemm_i8_mat_t *q, int m, int accumulate)
+static void reference(float *out, const float *x, const gemm_i8_mat_t *q, const float *bias, int m, int accumulate)
 {
     int n = q->n, k = q->k;
     uint8_t *xq = xmalloc((size_t)k);
@@ -27,6 +27,7 @@ static void reference(float *out, const float *x, const gemm_i8_mat_t *q, int m,
             long long acc = 0;
             for (int i = 0; i < k; i++) acc += (long long)(xq[i] - 128) * gemm_i8_weight(q, c, i);
             float v = (float)acc * (sx * q->scale[c]);
+            if (bias) v += bias[c];
             float *o = out + (size_t)r * n + c;
             *o = accumulate ? *o + v : v;
         }
@@ -36,8 +37,10 @@ static void reference(float *out, const float *x, const gemm_i8_mat_t *q, int m,
 
 /* Runs one shape on the current path; checks exact equality with the reference and that
  * the quantisation error against the float32 product stays small. */
-static void i8_case(int m, int n, int k, int accumulate)
+static void i8_case(int m, int n, int k, int accumulate, int with_bias)
 {
+    float *bias = with_bias ? xmalloc((size_t)n * 4) : NULL;
+    for (int i = 0; with_bias && i < n; i++) bias[i] = frand();
     float *x = xmalloc((size_t)m * k * 4), *w = xmalloc((size_t)n * k * 4);
     float *ref = xmalloc((size_t)m * n * 4), *out = xmalloc((size_t)m * n * 4), *f32 = xmalloc((size_t)m * n * 4);
     for (int i = 0; i < m * k; i++) x[i] = frand() * 3;
@@ -45,9 +48,11 @@ static void i8_case(int m, int n, int k, int accumulate)
     for (int i = 0; i < m * n; i++) ref[i] = out[i] = f32[i] = accumulate ? (float)i * 0.01f : -7.0f;
     gemm_i8_mat_t *q = gemm_i8_quantize(w, n, k);
     if (!q) { test_fail(__FILE__, __LINE__, "quantize %dx%d failed", n, k); goto out; }
-    reference(ref, x, q, m, accumulate);
-    gemm_i8(out, x, q, m, accumulate);
+    reference(ref, x, q, bias, m, accumulate);
+    gemm_i8(out, x, q, bias, m, accumulate);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, 1, x, k, w, k, accumulate ? 1 : 0, f32, n);
+    for (int r = 0; with_bias && r < m; r++)
+        for (int c = 0; c < n; c++) f32[(size_t)r * n + c] += bias[c];
     int bad = 0;
     double err = 0, norm = 0;
     for (int i = 0; i < m * n; i++) {
@@ -60,21 +65,21 @@ static void i8_case(int m, int n, int k, int accumulate)
     if (norm > 0 && sqrt(err / norm) > 0.03)
         test_fail(__FILE__, __LINE__, "i8 %dx%dx%d: relative error %.4f vs float32", m, n, k, sqrt(err / norm));
 out:
-    free(q); free(x); free(w); free(ref); free(out); free(f32);
+    free(q); free(x); free(w); free(ref); free(out); free(f32); free(bias);
 }
 
 static void all_cases(void)
 {
-    i8_case(1, 1, 1, 0);
-    i8_case(13, 37, 29, 0);      /* one 12-row tile + a padded 4-row tile, column tail */
-    i8_case(16, 64, 768, 1);
-    i8_case(50, 96, 130, 1);     /* k not a multiple of 4 */
-    i8_case(25, 33, 7, 0);
-    i8_case(3, 512, 64, 0);      /* tail tile only */
+    i8_case(1, 1, 1, 0, 0);
+    i8_case(13, 37, 29, 0, 1);      /* one 12-row tile + a padded 4-row tile, column tail */
+    i8_case(16, 64, 768, 1, 1);
+    i8_case(50, 96, 130, 1, 0);     /* k not a multiple of 4 */
+    i8_case(25, 33, 7, 0, 0);
+    i8_case(3, 512, 64, 0, 1);      /* tail tile only */
     int old = ml_threads_get();
     ml_threads_set(2);
-    i8_case(50, 300, 96, 0);
-    i8_case(401, 101, 40, 1);
+    i8_case(50, 300, 96, 0, 1);
+    i8_case(401, 101, 40, 1, 0);
     ml_threads_set(old);
 }
 
@@ -140,18 +145,18 @@ TEST(ml_gemm_i8_hostile)
         for (int i = 0; i < 24; i++) x[i] = frand();
         for (int i = 0; i < 8; i++) x[i] = 0.0f;          /* row 0: zeros */
         x[8 + 3] = NAN;                                   /* row 1: not finite */
-        gemm_i8(out, x, q, 3, 0);
+        gemm_i8(out, x, q, NULL, 3, 0);
         for (int c = 0; c < 4; c++) {
             CHECK(out[c] == 0.0f);
             CHECK(isnan(out[4 + c]));
             CHECK(isfinite(out[8 + c]));
         }
         x[8 + 3] = -INFINITY;
-        gemm_i8(out, x, q, 3, 0);
+        gemm_i8(out, x, q, NULL, 3, 0);
         for (int c = 0; c < 4; c++) CHECK(isnan(out[4 + c]) && isfinite(out[8 + c]));
     }
     gemm_i8_force_portable(0);
-    gemm_i8(out, x, q, 0, 0);                             /* no rows: nothing to do */
+    gemm_i8(out, x, q, NULL, 0, 0);                             /* no rows: nothing to do */
     free(q);
 }
 
