@@ -5,6 +5,7 @@
  * AVX2 exp is the classic Cephes range reduction + degree-6 polynomial (rel. error ~2e-7),
  * erf is Abramowitz-Stegun 7.1.26 (abs. error 1.5e-7) on top of it. */
 #include "ml/kernels.h"
+#include "ml/attention.h"
 #include "ml/gemm_bf16.h"
 #include "ml/gemm_f32.h"
 #include "ml/gemm_i8.h"
@@ -239,6 +240,13 @@ void ml_linear(float *out, const float *x, const ml_matrix_t *w, const float *bi
 void ml_attention(float *out, const float *q, const float *k, const float *v, int tokens,
                   int dim, int ld, int heads, int causal, float *scratch)
 {
+    if (!g_force_generic && ml_attention_fast_ok(dim, heads)) {
+        /* slot 2: free while attention runs (the patch embedding uses it before the layers) */
+        float *s = ml_scratch_get(2, ml_attention_fast_scratch(tokens));
+        ml_attention_fast(out, q, k, v, tokens, ld, heads, causal, s);
+        ml_scratch_release(2, s);
+        return;
+    }
     int dh = dim / heads;
     float scale = 1.0f / sqrtf((float)dh);
     for (int h = 0; h < heads; h++) {
