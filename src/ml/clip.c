@@ -86,6 +86,7 @@ static int load_vision(clip_model_t *m, json_t *vc)
         return -1;
     /* The conv weight [D][3][P][P] is a [D][3PP] matrix as laid out in memory. */
     v->patch_w = (ml_matrix_t){pw, NULL, (int)D, 3 * v->patch * v->patch, NULL};
+    ml_weights_prepare(&m->w, &v->patch_w, "vision_model.embeddings.patch_embedding.weight");
     if (ml_weights_mat(&m->w, &v->proj, m->dim, D, "visual_projection.weight")) return -1;
     static const ml_layer_names_t names = {
         "vision_model.encoder.layers.%d.", "layer_norm1", "layer_norm2", "self_attn.q_proj",

@@ -65,6 +65,7 @@ static int load(vit_model_t *m, json_t *cfg)
     m->ln_b = ml_weights_vec(&m->w, D, "vit.layernorm.bias");
     if (!m->cls || !m->pos || !pw || !m->patch_b || !m->ln_g || !m->ln_b) return -1;
     m->patch_w = (ml_matrix_t){pw, NULL, (int)D, 3 * m->patch * m->patch, NULL};
+    ml_weights_prepare(&m->w, &m->patch_w, "vit.embeddings.patch_embeddings.projection.weight");
     const st_tensor_t *ct = safetensors_find(m->w.st, "classifier.weight");
     if (!ct || ct->ndim != 2 || ct->shape[0] < 1 || ct->shape[0] > 1000000) {
         snprintf(m->w.err, sizeof m->w.err, "missing or malformed tensor 'classifier.weight'");

@@ -153,6 +153,12 @@ int ml_weights_mat(ml_weights_t *w, ml_matrix_t *m, int64_t rows, int64_t cols, 
     if (!m->f32) return -1;
     m->n = (int)rows;
     m->k = (int)cols;
+    ml_weights_prepare(w, m, name);
+    return 0;
+}
+
+void ml_weights_prepare(ml_weights_t *w, ml_matrix_t *m, const char *name)
+{
     int packed = 0;
     if (w->int8) {
         /* NULL for a matrix with non-finite weights: that one stays fp32 */
@@ -170,7 +176,6 @@ int ml_weights_mat(ml_weights_t *w, ml_matrix_t *m, int64_t rows, int64_t cols, 
         const st_tensor_t *t = safetensors_find(w->st, name);
         if (t && t->data == (const void *)m->f32) release_pages(m->f32, (size_t)m->n * m->k * sizeof(float));
     }
-    return 0;
 }
 
 int ml_json_int(const void *obj, const char *key, int def)

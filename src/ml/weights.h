@@ -29,6 +29,10 @@ const float *ml_weights_get(ml_weights_t *w, const char *name, int ndim, const i
 /* Shorthands for one- and two-dimensional tensors; the name is a printf format. */
 const float *ml_weights_vec(ml_weights_t *w, int64_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 int ml_weights_mat(ml_weights_t *w, ml_matrix_t *m, int64_t rows, int64_t cols, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* Makes the reduced-precision copy of m (m->f32, n, k set; the tensor is name) that
+ * ml_weights_mat makes for its matrices, for matrices built by hand (the patch embedding's
+ * 4-D kernel seen as [n][k]). Nothing for fp32. */
+void ml_weights_prepare(ml_weights_t *w, ml_matrix_t *m, const char *name);
 /* 1 when the tensor exists (any dtype). */
 int ml_weights_has(ml_weights_t *w, const char *name);
 
