@@ -240,9 +240,24 @@ TEST(ml_vit_reference)
     CHECK_INT(top[0].index, best);
     CHECK_STR(top[0].label, vit_label(m, best));
     CHECK(top[0].score >= top[1].score && top[1].score >= top[2].score && top[0].score <= 1.0f);
+    vit_free(m);
+    /* the int8 path on the classifier: logits close to fp32, the same top label */
+    if (gemm_i8_hw()) {
+        mdir = path(d, "vit_tiny");
+        m = vit_load(mdir, CLIP_LOAD_INT8, err, sizeof err);
+        free(mdir);
+        REQUIRE(m);
+        float out8[15];
+        REQUIRE(vit_logits(m, px, 3, out8) == 0);
+        double scale = 0;
+        for (int i = 0; i < 15; i++) if (fabs(ref[i]) > scale) scale = fabs(ref[i]);
+        CHECK(max_abs_diff(out8, ref, 15) < 0.05 * scale);
+        CHECK_INT(vit_classify(m, px + (size_t)3 * s * s, top, 1), 1);
+        CHECK_INT(top[0].index, best);
+        vit_free(m);
+    }
     free(px);
     free(ref);
-    vit_free(m);
 }
 
 static double cosine(const float *a, const float *b, int n)
