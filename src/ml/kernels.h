@@ -53,8 +53,10 @@ float *ml_scratch_get(int slot, size_t n);
 void   ml_scratch_release(int slot, float *p);
 /* Vectorised exp over n values in place (used by softmax; exposed for tests). */
 void ml_exp_inplace(float *x, size_t n);
-/* Which elementwise implementation runs: "avx2" or "generic". */
+/* Which elementwise implementation runs: "avx512", "avx2" or "generic". */
 const char *ml_kernels_isa(void);
+/* Caps the elementwise kernels at AVX2 (tests run every level); 0 restores detection. */
+void ml_kernels_force_avx2(int on);
 /* Forces the portable fallback (tests compare both); 0 restores detection. */
 void ml_kernels_force_generic(int on);
 #endif

@@ -70,6 +70,11 @@ TEST(ml_kernels_math)
 {
     srand(11);
     kernels_once();
+    ml_kernels_force_avx2(1);              /* the AVX2 level on AVX-512 machines */
+    CHECK(strcmp(ml_kernels_isa(), "avx512") != 0);
+    srand(11);
+    kernels_once();
+    ml_kernels_force_avx2(0);
     ml_kernels_force_generic(1);
     CHECK_STR(ml_kernels_isa(), "generic");
     srand(11);
