@@ -242,6 +242,8 @@ def main():
     for m in ("image", "text"):
         if "--" + m in sys.argv:
             configs = [c for c in configs if c[0] == m]
+    if os.environ.get("ML_BENCH_THREADS"):
+        configs = [c for c in configs if c[2] == int(os.environ["ML_BENCH_THREADS"])]
     rows = []
     ids8 = torch.zeros(16, 77, dtype=torch.long)
     for i in range(16):                      # ~8-token prompts, end token = highest id

@@ -198,7 +198,7 @@ void gemm_bf16(float *out, const float *x, const uint16_t *wpacked, int m, int n
         else for (int c = 0; c < k; c++) row[c] = gemm_bf16_from_float(xr[c]);
         if (k & 1) row[k] = 0;
     }
-    int ns = strips(n), nt = ml_threads_get();
+    int ns = strips(n), nt = ml_pool_threads_for(m, n, k);
     if (nt > ns) nt = ns;
     if (nt > 16) nt = 16;
     job_t jobs[16];

@@ -291,7 +291,7 @@ void gemm_f32_nt(float *out, const float *x, const float *w, int m, int n, int k
         for (int t = 0; t < kn; t++)
             for (int j = mt; j < mpad; j++) xt[(size_t)(k0 + t) * mpad + j] = 0.0f;
     }
-    int nt = ml_threads_get(), chunks = (n + NCHUNK - 1) / NCHUNK;
+    int nt = ml_pool_threads_for(m, n, k), chunks = (n + NCHUNK - 1) / NCHUNK;
     if (nt > chunks) nt = chunks;
     if (nt > 16) nt = 16;
     if (nt < 1) nt = 1;

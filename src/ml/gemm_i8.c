@@ -336,7 +336,7 @@ void gemm_i8(float *out, const float *x, const gemm_i8_mat_t *w, const float *bi
             xs[r] = 0.0f;
         }
     }
-    int ns = strips(w->n), nt = ml_threads_get();
+    int ns = strips(w->n), nt = ml_pool_threads_for(m, w->n, k);
     if (nt > ns) nt = ns;
     if (nt > 16) nt = 16;
     if (nt < 1) nt = 1;

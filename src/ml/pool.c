@@ -6,13 +6,17 @@
  * microseconds, and a condition-variable wake-up alone costs about as much as the thread
  * creation the pool replaces. The helpers live until the process exits. */
 #include "ml/pool.h"
+#include "ml/kernels.h"
 #include <immintrin.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 
 #define MAX_THREADS 16
-#define SPIN_ROUNDS 20000
+#define SPIN_ROUNDS 2000      /* ~10-40 us of pause: covers the gap between consecutive
+                                 * products, not the attention between layers (a spinning
+                                 * helper on an oversubscribed machine takes a core from
+                                 * the thread it waits for) */
 
 static pthread_mutex_t busy = PTHREAD_MUTEX_INITIALIZER;   /* held by the caller using the pool */
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
@@ -104,6 +108,14 @@ void ml_pool_run(int nt, void (*fn)(void *arg, int t), void *arg)
     while (atomic_load(&pending) > 0) pthread_cond_wait(&done, &mu);
     pthread_mutex_unlock(&mu);
     pthread_mutex_unlock(&busy);
+}
+
+int ml_pool_threads_for(int m, int n, int k)
+{
+    double macs = (double)m * n * k;
+    int nt = ml_threads_get(), cap = (int)(macs / 4e6);
+    if (cap < 1) cap = 1;
+    return nt < cap ? nt : cap;
 }
 
 int ml_pool_helpers(void)

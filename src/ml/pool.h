@@ -11,6 +11,10 @@
 /* Runs fn(arg, t) for every t in [0, nt): t = 0 on the calling thread, the others on helper
  * threads; returns when all have finished. nt is clamped to [1, 16]. */
 void ml_pool_run(int nt, void (*fn)(void *arg, int t), void *arg);
+/* Threads worth using for a product of m x n x k multiply-adds: ml_threads_get(), but one
+ * per 4 M multiply-adds at most (a 2.4 M product takes ~10 us on one core; handing half of
+ * it to a helper costs a wake-up, and on a loaded machine a wait for its time slice). */
+int  ml_pool_threads_for(int m, int n, int k);
 /* Number of helper threads started so far (tests). */
 int  ml_pool_helpers(void);
 #endif

@@ -80,6 +80,7 @@ static void all_cases(void)
     ml_threads_set(2);
     i8_case(50, 300, 96, 0, 1);
     i8_case(401, 101, 40, 1, 0);
+    i8_case(130, 300, 256, 1, 1);   /* above ml_pool_threads_for's threshold: two threads */
     ml_threads_set(old);
 }
 
@@ -199,4 +200,10 @@ TEST(ml_pool)
     pthread_join(b, NULL);
     CHECK_INT(atomic_load(&p.calls), 2 * 200 * 3);
     for (int t = 0; t < 3; t++) CHECK_INT(atomic_load(&p.hits[t]), 400);
+    /* small products stay on the calling thread */
+    int old = ml_threads_get();
+    ml_threads_set(2);
+    CHECK_INT(ml_pool_threads_for(9, 512, 512), 1);
+    CHECK_INT(ml_pool_threads_for(400, 768, 768), 2);
+    ml_threads_set(old);
 }

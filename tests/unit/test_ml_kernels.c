@@ -172,6 +172,7 @@ TEST(ml_gemm_bf16)
     int old = ml_threads_get();
     ml_threads_set(2);
     gemm_case(17, 200, 48, 0);
+    gemm_case(40, 300, 400, 1);           /* large enough for two threads */
     ml_threads_set(old);
 }
 
@@ -212,5 +213,6 @@ TEST(ml_gemm_f32)
     ml_threads_set(2);
     f32_case(50, 300, 96, 0);
     f32_case(401, 101, 40, 1);
+    f32_case(130, 300, 128, 1);           /* large enough for two threads */
     ml_threads_set(old);
 }
