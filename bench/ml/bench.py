@@ -7,6 +7,13 @@ each configuration alternates rounds: our binary (a fresh process: load + 1 warm
 timed runs, median) and PyTorch in this process (same weights, torch.inference_mode, same
 thread count, the same warm-up and median). Prints a markdown table of medians over rounds.
 
+Each round times both sides back to back, so the ratio of a round compares them under the same
+machine load; the table gives the median of those paired ratios (the peer's own time moves 2x
+with the load of a shared 2-vCPU machine). Times are wall clock and, for the 1-thread rows,
+process CPU time too (clip_bench's CLOCK_PROCESS_CPUTIME_ID, Python's time.process_time):
+on 1 thread CPU time excludes the waits for a core. Our reduced-precision paths (bf16, int8)
+are timed in the same rounds.
+
 PyTorch peer: an nn.Module written like Hugging Face's CLIP (nn.Linear q/k/v/out, eager
 attention as HF's CLIPAttention, QuickGELU; torch 1.13 has no SDPA); the text tower runs the full 77-token context as CLIP does, on pre-tokenised ids.
 """
@@ -26,7 +33,7 @@ import torch.nn.functional as F
 HERE = os.path.dirname(os.path.abspath(__file__))
 DIR = os.environ.get("ML_BENCH_DIR", "/tmp/rodeo-bench-ml")
 MODEL = os.path.join(DIR, "clip-vit-base-patch32")
-ROUNDS = int(os.environ.get("ML_BENCH_ROUNDS", "5"))
+ROUNDS = int(os.environ.get("ML_BENCH_ROUNDS", "9"))
 
 
 def write_model():
@@ -196,14 +203,31 @@ class Text(torch.nn.Module):
 
 
 def time_torch(fn, arg, batch, iters):
+    """Median wall and process-CPU milliseconds per item."""
     with torch.inference_mode():
         fn(arg)
-        ts = []
+        ts, cs = [], []
         for _ in range(iters):
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             fn(arg)
             ts.append((time.perf_counter() - t) * 1e3 / batch)
-    return statistics.median(ts)
+            cs.append((time.process_time() - c) * 1e3 / batch)
+    return statistics.median(ts), statistics.median(cs)
+
+
+def ours(exe, mode, batch, threads, iters, prec=None):
+    cmd = [exe, MODEL, mode, str(batch), str(threads), str(iters)] + ([prec] if prec else [])
+    out = subprocess.run(cmd, capture_output=True, text=True)
+    if out.returncode:
+        sys.exit(out.stderr)
+    info = json.loads(out.stdout)
+    if prec and info["precision"] != prec:
+        sys.exit("%s: this CPU has no %s path (got %s)" % (" ".join(cmd), prec, info["precision"]))
+    return info
+
+
+def med(x):
+    return statistics.median(x) if x else None
 
 
 def main():
@@ -215,37 +239,64 @@ def main():
                ("text", 1, 1, 10), ("text", 16, 1, 3), ("text", 1, 2, 10), ("text", 16, 2, 3)]
     if "--quick" in sys.argv:
         configs = configs[:1]
+    for m in ("image", "text"):
+        if "--" + m in sys.argv:
+            configs = [c for c in configs if c[0] == m]
+    if os.environ.get("ML_BENCH_THREADS"):
+        configs = [c for c in configs if c[2] == int(os.environ["ML_BENCH_THREADS"])]
     rows = []
     ids8 = torch.zeros(16, 77, dtype=torch.long)
     for i in range(16):                      # ~8-token prompts, end token = highest id
         ids8[i, :9] = torch.tensor([49406] + [300 + (i * 7 + j) % 1000 for j in range(7)] + [49407])
+    precs = {"image": ["bf16", "int8"], "text": ["int8"]}
     for mode, batch, threads, iters in configs:
         torch.set_num_threads(threads)
-        ours, peer, bf, info = [], [], [], {}
         arg = torch.randn(batch, 3, 224, 224) if mode == "image" else ids8[:batch]
         fn = vis if mode == "image" else txt
+        R = {k: [] for k in ("fp32", "fp32_cpu", "peer", "peer_cpu") + tuple(precs[mode]) + tuple(p + "_cpu" for p in precs[mode])}
+        info = {}
         for _ in range(ROUNDS):
-            out = subprocess.run([exe, MODEL, mode, str(batch), str(threads), str(iters)], capture_output=True, text=True)
-            if out.returncode:
-                sys.exit(out.stderr)
-            info = json.loads(out.stdout)
-            ours.append(info["ms_per_item"])
-            peer.append(time_torch(fn, arg, batch, iters))
-            if mode == "image":
-                out = subprocess.run([exe, MODEL, mode, str(batch), str(threads), str(iters), "bf16"], capture_output=True, text=True)
-                bf.append(json.loads(out.stdout)["ms_per_item"])
-        o, p = statistics.median(ours), statistics.median(peer)
-        b = statistics.median(bf) if bf else None
-        rows.append((mode, batch, threads, o, p, b, info))
-        print("%s batch %d threads %d: ours %.1f ms, torch %.1f ms, ratio %.2f%s | load %.0f ms rss %.0f MB %.1f GFLOP/s of sgemm peak %.1f" %
-              (mode, batch, threads, o, p, o / p, (", bf16 %.1f ms (%.2fx torch)" % (b, b / p)) if b else "",
-               info["load_ms"], info["rss_mb"], 8.8 / (o / 1e3) if mode == "image" else 0, info["sgemm_peak"]), flush=True)
-    print("\n| tower | batch | threads | ours fp32 ms/item | PyTorch ms/item | ratio | ours bf16 ms/item | bf16 / PyTorch | GFLOP/s (fp32) | OpenBLAS sgemm peak | our f32 GEMM peak |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
-    for mode, batch, threads, o, p, b, info in rows:
-        print("| %s | %d | %d | %.1f | %.1f | %.2f | %s | %s | %s | %.0f | %.0f |" % (
-            mode, batch, threads, o, p, o / p, "%.1f" % b if b else "-", "%.2f" % (b / p) if b else "-",
-            "%.0f" % (8.8 / (o / 1e3)) if mode == "image" else "-", info["sgemm_peak"], info["f32_kernel_peak"]))
+            # order within a round: fp32, peer, reduced paths (the peer sits between ours)
+            info = ours(exe, mode, batch, threads, iters)
+            R["fp32"].append(info["ms_per_item"]); R["fp32_cpu"].append(info["cpu_ms_per_item"])
+            w, c = time_torch(fn, arg, batch, iters)
+            R["peer"].append(w); R["peer_cpu"].append(c)
+            for prec in precs[mode]:
+                pi = ours(exe, mode, batch, threads, iters, prec)
+                R[prec].append(pi["ms_per_item"]); R[prec + "_cpu"].append(pi["cpu_ms_per_item"])
+        ratio = lambda k, ref="peer": med([a / b for a, b in zip(R[k], R[ref])])
+        row = {"mode": mode, "batch": batch, "threads": threads, "info": info, "R": R,
+               "fp32": med(R["fp32"]), "peer": med(R["peer"]), "r_fp32": ratio("fp32"),
+               "r_fp32_cpu": ratio("fp32_cpu", "peer_cpu")}
+        for prec in precs[mode]:
+            row[prec] = med(R[prec])
+            row["r_" + prec] = ratio(prec)
+            row["r_%s_cpu" % prec] = ratio(prec + "_cpu", "peer_cpu")
+        rows.append(row)
+        print("%s batch %d threads %d (%d rounds): ours fp32 %.1f ms, torch %.1f ms; paired ratio wall %.2f cpu %.2f%s | load %.0f ms rss %.0f MB sgemm peak %.0f" % (
+            mode, batch, threads, ROUNDS, row["fp32"], row["peer"], row["r_fp32"], row["r_fp32_cpu"],
+            "".join(", %s %.1f ms (%.2f / cpu %.2f)" % (p, row[p], row["r_" + p], row["r_%s_cpu" % p]) for p in precs[mode]),
+            info["load_ms"], info["rss_mb"], info["sgemm_peak"]), flush=True)
+        for k in ("fp32", "peer", "int8"):
+            if k in R:
+                print("    %-5s wall per round: %s" % (k, " ".join("%.1f" % v for v in R[k])))
+        print("    paired fp32/peer per round: %s" % " ".join("%.2f" % (a / b) for a, b in zip(R["fp32"], R["peer"])))
+        if "int8" in R:
+            print("    paired int8/peer per round: %s" % " ".join("%.2f" % (a / b) for a, b in zip(R["int8"], R["peer"])))
+        if threads == 1:
+            print("    cpu fp32 %.1f peer %.1f int8 %s ms; paired cpu fp32/peer: %s" % (
+                med(R["fp32_cpu"]), med(R["peer_cpu"]), "%.1f" % med(R["int8_cpu"]) if "int8" in R else "-",
+                " ".join("%.2f" % (a / b) for a, b in zip(R["fp32_cpu"], R["peer_cpu"]))), flush=True)
+    print("\n| tower | batch | threads | ours fp32 ms/item | PyTorch ms/item | fp32 / PyTorch (paired median) | same, CPU time | bf16 ms/item | bf16 / PyTorch | int8 ms/item | int8 / PyTorch | int8 / PyTorch, CPU time | GFLOP/s (fp32) |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    f = lambda v, fmt="%.1f": fmt % v if v is not None else "-"
+    for r in rows:
+        one = r["threads"] == 1
+        print("| %s | %d | %d | %.1f | %.1f | **%.2f** | %s | %s | %s | %s | **%s** | %s | %s |" % (
+            r["mode"], r["batch"], r["threads"], r["fp32"], r["peer"], r["r_fp32"], f(r["r_fp32_cpu"], "%.2f") if one else "-",
+            f(r.get("bf16")), f(r.get("r_bf16"), "%.2f"), f(r.get("int8")), f(r.get("r_int8"), "%.2f"),
+            f(r.get("r_int8_cpu"), "%.2f") if one else "-",
+            "%.0f" % (8.8 / (r["fp32"] / 1e3)) if r["mode"] == "image" else "-"))
 
 
 main()

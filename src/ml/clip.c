@@ -9,6 +9,7 @@
 #include "ml/bpe.h"
 #include "ml/encoder.h"
 #include "ml/gemm_bf16.h"
+#include "ml/gemm_i8.h"
 #include "ml/patch.h"
 #include "ml/weights.h"
 #include "core/buf.h"
@@ -84,7 +85,8 @@ static int load_vision(clip_model_t *m, json_t *vc)
     if (!pw || !v->class_emb || !v->pos_emb || !v->ln_pre_g || !v->ln_pre_b || !v->ln_post_g || !v->ln_post_b)
         return -1;
     /* The conv weight [D][3][P][P] is a [D][3PP] matrix as laid out in memory. */
-    v->patch_w = (ml_matrix_t){pw, NULL, (int)D, 3 * v->patch * v->patch};
+    v->patch_w = (ml_matrix_t){pw, NULL, (int)D, 3 * v->patch * v->patch, NULL};
+    ml_weights_prepare(&m->w, &v->patch_w, "vision_model.embeddings.patch_embedding.weight");
     if (ml_weights_mat(&m->w, &v->proj, m->dim, D, "visual_projection.weight")) return -1;
     static const ml_layer_names_t names = {
         "vision_model.encoder.layers.%d.", "layer_norm1", "layer_norm2", "self_attn.q_proj",
@@ -155,8 +157,9 @@ clip_model_t *clip_load(const char *dir, int flags, char *err, size_t errlen)
     m = xcalloc(1, sizeof *m);
     const char *slash = strrchr(dir, '/');
     m->name = xstrdup(slash && slash[1] ? slash + 1 : dir);
-    int bf16 = (flags & CLIP_LOAD_BF16) && gemm_bf16_hw();
-    if (ml_weights_open(&m->w, st_path, bf16, err, errlen) != 0) { clip_free(m); m = NULL; goto out; }
+    int wflags = ((flags & CLIP_LOAD_INT8) && gemm_i8_hw() ? ML_WEIGHTS_INT8 : 0) |
+                 ((flags & CLIP_LOAD_BF16) && gemm_bf16_hw() ? ML_WEIGHTS_BF16 : 0);
+    if (ml_weights_open(&m->w, st_path, wflags, err, errlen) != 0) { clip_free(m); m = NULL; goto out; }
     m->dim = ml_json_int(cfg, "projection_dim", 512);
     if (m->dim <= 0 || m->dim > 65536) { snprintf(err, errlen, "%s: bad projection_dim", cfg_path); clip_free(m); m = NULL; goto out; }
     int64_t one = 1;
@@ -193,6 +196,8 @@ int   clip_embed_dim(const clip_model_t *m) { return m->dim; }
 int   clip_context(const clip_model_t *m) { return m->txt.ctx; }
 int   clip_has_text(const clip_model_t *m) { return m->has_text; }
 int   clip_uses_bf16(const clip_model_t *m) { return m->w.bf16; }
+int   clip_uses_int8(const clip_model_t *m) { return m->w.int8; }
+const char *clip_precision(const clip_model_t *m) { return m->w.int8 ? "int8" : m->w.bf16 ? "bf16" : "fp32"; }
 float clip_logit_scale(const clip_model_t *m) { return m->logit_scale; }
 const char *clip_name(const clip_model_t *m) { return m->name; }
 const struct bpe *clip_tokenizer(const clip_model_t *m) { return m->bpe; }

@@ -14,6 +14,7 @@ typedef struct clip_model clip_model_t;
 enum {
     CLIP_LOAD_BF16 = 1,        /* use the bfloat16 matrix path (when the CPU has AVX512_BF16) */
     CLIP_LOAD_NO_TEXT = 2,     /* skip the text tower and tokenizer */
+    CLIP_LOAD_INT8 = 4,        /* use the int8 matrix path (when the CPU has AVX512_VNNI); wins over bf16 */
 };
 
 /* Loads dir. Returns NULL with a message naming the missing file or bad tensor. */
@@ -25,6 +26,8 @@ int   clip_embed_dim(const clip_model_t *m);      /* projection dim, e.g. 512 */
 int   clip_context(const clip_model_t *m);        /* text context, e.g. 77 */
 int   clip_has_text(const clip_model_t *m);
 int   clip_uses_bf16(const clip_model_t *m);
+int   clip_uses_int8(const clip_model_t *m);
+const char *clip_precision(const clip_model_t *m); /* "int8", "bf16" or "fp32" */
 float clip_logit_scale(const clip_model_t *m);    /* exp(logit_scale) */
 const char *clip_name(const clip_model_t *m);     /* directory base name */
 

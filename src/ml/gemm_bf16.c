@@ -7,6 +7,7 @@
  * L2 while all row tiles pass over it. Threads split the column strips. */
 #include "ml/gemm_bf16.h"
 #include "ml/kernels.h"
+#include "ml/pool.h"
 #include "core/buf.h"
 #include <immintrin.h>
 #include <pthread.h>
@@ -153,11 +154,7 @@ static void run_job(const job_t *j)
     else run_job_portable(j);
 }
 
-static void *thread_main(void *arg)
-{
-    run_job(arg);
-    return NULL;
-}
+static void pool_job(void *arg, int t) { run_job((const job_t *)arg + t); }
 
 /* Per-thread scratch for the bf16 copy of the activations: grows, never shrinks, so the
  * steady state allocates nothing. Freed at thread exit by the key destructor. */
@@ -201,19 +198,11 @@ void gemm_bf16(float *out, const float *x, const uint16_t *wpacked, int m, int n
         else for (int c = 0; c < k; c++) row[c] = gemm_bf16_from_float(xr[c]);
         if (k & 1) row[k] = 0;
     }
-    int ns = strips(n), nt = ml_threads_get();
+    int ns = strips(n), nt = ml_pool_threads_for(m, n, k);
     if (nt > ns) nt = ns;
     if (nt > 16) nt = 16;
     job_t jobs[16];
-    pthread_t tid[16];
-    int started[16] = {0};
     for (int t = 0; t < nt; t++)
         jobs[t] = (job_t){out, xb, wpacked, m, n, kp, accumulate, ns * t / nt, ns * (t + 1) / nt};
-    for (int t = 1; t < nt; t++)
-        started[t] = pthread_create(&tid[t], NULL, thread_main, &jobs[t]) == 0;
-    run_job(&jobs[0]);
-    for (int t = 1; t < nt; t++) {
-        if (started[t]) pthread_join(tid[t], NULL);
-        else run_job(&jobs[t]);
-    }
+    ml_pool_run(nt, pool_job, jobs);
 }

@@ -1,5 +1,5 @@
 /* kernels.h — the tensor math of the inference engine: matrix products on OpenBLAS sgemm
- * (or the bf16 path in gemm_bf16.c), and our own fused row kernels (layer norm, softmax,
+ * (or the bf16 / int8 paths in gemm_bf16.c, gemm_i8.c), and our own fused row kernels (layer norm, softmax,
  * GELU / QuickGELU with the bias folded in, attention). Row-major float32 throughout.
  *
  * Elementwise kernels have an AVX2+FMA version chosen once at run time by CPU feature
@@ -10,17 +10,19 @@
 #include <stdint.h>
 
 /* A weight matrix of a linear layer in the Hugging Face layout [out = n][in = k]. f32 always
- * points at the float32 weights (usually into the mmap'd file); bf16 is set only when the
- * reduced-precision path packed a copy (see gemm_bf16.h). */
+ * points at the float32 weights (usually into the mmap'd file); bf16 / i8 are set only when a
+ * reduced-precision path made a copy (see gemm_bf16.h, gemm_i8.h); i8 wins over bf16. */
+struct gemm_i8_mat;
 typedef struct {
     const float *f32;
     uint16_t    *bf16;     /* packed for the bf16 kernel, owned by the model's weight set */
     int          n, k;
+    const struct gemm_i8_mat *i8;   /* quantised for the int8 kernel, owned likewise */
 } ml_matrix_t;
 
 enum ml_act { ML_ACT_NONE = 0, ML_ACT_GELU, ML_ACT_QUICK_GELU };
 
-/* Sets the thread count used by the matrix products (OpenBLAS and our bf16 kernel);
+/* Sets the thread count used by the matrix products (OpenBLAS and our kernels);
  * n <= 0 means RODEO_THREADS from the environment, else 1. Returns the count in force. */
 int  ml_threads_set(int n);
 int  ml_threads_get(void);
@@ -51,8 +53,10 @@ float *ml_scratch_get(int slot, size_t n);
 void   ml_scratch_release(int slot, float *p);
 /* Vectorised exp over n values in place (used by softmax; exposed for tests). */
 void ml_exp_inplace(float *x, size_t n);
-/* Which elementwise implementation runs: "avx2" or "generic". */
+/* Which elementwise implementation runs: "avx512", "avx2" or "generic". */
 const char *ml_kernels_isa(void);
+/* Caps the elementwise kernels at AVX2 (tests run every level); 0 restores detection. */
+void ml_kernels_force_avx2(int on);
 /* Forces the portable fallback (tests compare both); 0 restores detection. */
 void ml_kernels_force_generic(int on);
 #endif

@@ -2,6 +2,7 @@
  * and read-only afterwards, except the remote tier's model facts, learnt once under a lock. */
 #include "ml/service.h"
 #include "ml/gemm_bf16.h"
+#include "ml/gemm_i8.h"
 #include "ml/kernels.h"
 #include "ml/remote.h"
 #include "core/buf.h"
@@ -33,6 +34,16 @@ static char *clip_dir(void)
     return buf_steal(&b);
 }
 
+int ml_service_precision_flags(const char *value)
+{
+    if (!value || !*value || !strcmp(value, "fp32")) return 0;
+    if (!strcmp(value, "bf16")) return gemm_bf16_hw() ? CLIP_LOAD_BF16 : 0;
+    if (!strcmp(value, "int8")) return gemm_i8_hw() ? CLIP_LOAD_INT8 : 0;
+    if (!strcmp(value, "reduced"))        /* int8 (vpdpbusd) runs twice bf16's multiply-adds */
+        return gemm_i8_hw() ? CLIP_LOAD_INT8 : gemm_bf16_hw() ? CLIP_LOAD_BF16 : 0;
+    return -1;
+}
+
 int ml_service_init(void)
 {
     ml_threads_set(g_config.ml_threads);
@@ -44,10 +55,13 @@ int ml_service_init(void)
         return 0;
     }
     const char *prec = getenv("ML_PRECISION");
-    int flags = 0;
-    if (prec && !strcmp(prec, "bf16")) {
-        if (gemm_bf16_hw()) flags |= CLIP_LOAD_BF16;
-        else log_warn("ml: ML_PRECISION=bf16 but this CPU has no AVX512_BF16; using fp32");
+    int flags = ml_service_precision_flags(prec);
+    if (flags < 0) {
+        log_warn("ml: ML_PRECISION=%s is not one of fp32, bf16, int8, reduced; using fp32", prec);
+        flags = 0;
+    } else if (!flags && prec && *prec && strcmp(prec, "fp32")) {
+        log_warn("ml: ML_PRECISION=%s but this CPU has no %s; using fp32", prec,
+                 !strcmp(prec, "bf16") ? "AVX512_BF16" : !strcmp(prec, "int8") ? "AVX512_VNNI" : "AVX512_BF16 or AVX512_VNNI");
     }
     char *dir = clip_dir();
     char err[512];
@@ -67,7 +81,7 @@ int ml_service_init(void)
             snprintf(S.name, sizeof S.name, "%s", clip_name(S.clip));
             S.zs = zeroshot_new(S.clip, NULL, 0);
             log_info("ml: CLIP %s loaded (%d-dim, %s%s, %d threads)", S.name, clip_embed_dim(S.clip),
-                     clip_uses_bf16(S.clip) ? "bf16" : "fp32", clip_has_text(S.clip) ? ", text" : "",
+                     clip_precision(S.clip), clip_has_text(S.clip) ? ", text" : "",
                      ml_threads_get());
         }
     }

@@ -6,8 +6,10 @@
  * the ViT classifier from VIT_MODEL when set. Missing weights are reported once, clearly, and
  * the features that need them answer "unavailable" (the server still starts). Remote mode
  * (INFERENCE_URL set) loads nothing and sends every call to that inference tier.
- * ML_PRECISION=bf16 selects the bfloat16 matrix path where the CPU has AVX512_BF16
- * (fp32 is the default and the reference). RODEO_THREADS sets the matrix threads. */
+ * ML_PRECISION=bf16 selects the bfloat16 matrix path where the CPU has AVX512_BF16,
+ * ML_PRECISION=int8 the int8 path where it has AVX512_VNNI, ML_PRECISION=reduced the fastest
+ * of the two the CPU has (fp32 is the default and the reference). RODEO_THREADS sets the
+ * matrix threads. */
 #ifndef RODEO_ML_SERVICE_H
 #define RODEO_ML_SERVICE_H
 #include "ml/clip.h"
@@ -15,6 +17,9 @@
 #include "ml/zeroshot.h"
 #include <stddef.h>
 
+/* The CLIP_LOAD_* precision flags for an ML_PRECISION value on this CPU: 0 (fp32) for NULL,
+ * "", "fp32" or a path the CPU lacks; -1 for an unknown value. */
+int  ml_service_precision_flags(const char *value);
 /* Loads the models from g_config (never fails for missing weights; returns 0). */
 int  ml_service_init(void);
 void ml_service_shutdown(void);

@@ -5,6 +5,7 @@
 #include "ml/clip.h"
 #include "ml/encoder.h"
 #include "ml/gemm_bf16.h"
+#include "ml/gemm_i8.h"
 #include "ml/patch.h"
 #include "ml/weights.h"
 #include "core/buf.h"
@@ -63,7 +64,8 @@ static int load(vit_model_t *m, json_t *cfg)
     m->ln_g = ml_weights_vec(&m->w, D, "vit.layernorm.weight");
     m->ln_b = ml_weights_vec(&m->w, D, "vit.layernorm.bias");
     if (!m->cls || !m->pos || !pw || !m->patch_b || !m->ln_g || !m->ln_b) return -1;
-    m->patch_w = (ml_matrix_t){pw, NULL, (int)D, 3 * m->patch * m->patch};
+    m->patch_w = (ml_matrix_t){pw, NULL, (int)D, 3 * m->patch * m->patch, NULL};
+    ml_weights_prepare(&m->w, &m->patch_w, "vit.embeddings.patch_embeddings.projection.weight");
     const st_tensor_t *ct = safetensors_find(m->w.st, "classifier.weight");
     if (!ct || ct->ndim != 2 || ct->shape[0] < 1 || ct->shape[0] > 1000000) {
         snprintf(m->w.err, sizeof m->w.err, "missing or malformed tensor 'classifier.weight'");
@@ -102,7 +104,9 @@ vit_model_t *vit_load(const char *dir, int flags, char *err, size_t errlen)
         goto out;
     }
     m = xcalloc(1, sizeof *m);
-    if (ml_weights_open(&m->w, sp.data, (flags & CLIP_LOAD_BF16) && gemm_bf16_hw(), err, errlen) != 0) {
+    int wflags = ((flags & CLIP_LOAD_INT8) && gemm_i8_hw() ? ML_WEIGHTS_INT8 : 0) |
+                 ((flags & CLIP_LOAD_BF16) && gemm_bf16_hw() ? ML_WEIGHTS_BF16 : 0);
+    if (ml_weights_open(&m->w, sp.data, wflags, err, errlen) != 0) {
         free(m);
         m = NULL;
         goto out;

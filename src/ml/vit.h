@@ -14,7 +14,7 @@ typedef struct {
     float       score;      /* softmax probability */
 } vit_prediction_t;
 
-/* flags: CLIP_LOAD_BF16 from clip.h selects the bf16 matrix path. */
+/* flags: CLIP_LOAD_BF16 / CLIP_LOAD_INT8 from clip.h select the bf16 / int8 matrix path. */
 vit_model_t *vit_load(const char *dir, int flags, char *err, size_t errlen);
 void vit_free(vit_model_t *m);
 int  vit_image_size(const vit_model_t *m);

@@ -2,6 +2,7 @@
  * first error is kept so a loader can request every tensor and report once. */
 #include "ml/weights.h"
 #include "ml/gemm_bf16.h"
+#include "ml/gemm_i8.h"
 #include "core/buf.h"
 #include <jansson.h>
 #include <stdarg.h>
@@ -11,12 +12,13 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-int ml_weights_open(ml_weights_t *w, const char *path, int bf16, char *err, size_t errlen)
+int ml_weights_open(ml_weights_t *w, const char *path, int flags, char *err, size_t errlen)
 {
     memset(w, 0, sizeof *w);
     w->st = safetensors_open(path, err, errlen);
     if (!w->st) return -1;
-    w->bf16 = bf16;
+    w->int8 = (flags & ML_WEIGHTS_INT8) != 0;
+    w->bf16 = !w->int8 && (flags & ML_WEIGHTS_BF16);
     return 0;
 }
 
@@ -28,16 +30,21 @@ void ml_weights_close(ml_weights_t *w)
     memset(w, 0, sizeof *w);
 }
 
-static void *own(ml_weights_t *w, size_t bytes)
+/* Takes ownership of p (a malloc'd block of bytes), freed by ml_weights_close. */
+static void *adopt(ml_weights_t *w, void *p, size_t bytes)
 {
     if (w->nowned == w->capowned) {
         w->capowned = w->capowned ? w->capowned * 2 : 64;
         w->owned = xrealloc(w->owned, w->capowned * sizeof *w->owned);
     }
-    void *p = xmalloc(bytes ? bytes : 1);
     w->owned[w->nowned++] = p;
     w->owned_bytes += bytes;
     return p;
+}
+
+static void *own(ml_weights_t *w, size_t bytes)
+{
+    return adopt(w, xmalloc(bytes ? bytes : 1), bytes);
 }
 
 static void fail(ml_weights_t *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -124,7 +131,7 @@ const float *ml_weights_vec(ml_weights_t *w, int64_t n, const char *fmt, ...)
 
 /* The float32 copy of a packed matrix is not read again: hand its pages of the read-only
  * file mapping back (they would simply be re-read from the file if ever touched), so the
- * bf16 model's resident size is the packed copy, not both. Owned buffers are left alone. */
+ * bf16 / int8 model's resident size is the packed copy, not both. Owned buffers are left alone. */
 static void release_pages(const void *p, size_t len)
 {
     long pg = sysconf(_SC_PAGESIZE);
@@ -146,13 +153,29 @@ int ml_weights_mat(ml_weights_t *w, ml_matrix_t *m, int64_t rows, int64_t cols, 
     if (!m->f32) return -1;
     m->n = (int)rows;
     m->k = (int)cols;
-    if (w->bf16) {
+    ml_weights_prepare(w, m, name);
+    return 0;
+}
+
+void ml_weights_prepare(ml_weights_t *w, ml_matrix_t *m, const char *name)
+{
+    int packed = 0;
+    if (w->int8) {
+        /* NULL for a matrix with non-finite weights: that one stays fp32 */
+        gemm_i8_mat_t *q = gemm_i8_quantize(m->f32, m->n, m->k);
+        if (q) {
+            m->i8 = adopt(w, q, (size_t)m->n * m->k + (size_t)m->n * 8);
+            packed = 1;
+        }
+    } else if (w->bf16) {
         m->bf16 = own(w, gemm_bf16_packed_size(m->n, m->k) * sizeof(uint16_t));
         gemm_bf16_pack(m->bf16, m->f32, m->n, m->k);
+        packed = 1;
+    }
+    if (packed) {
         const st_tensor_t *t = safetensors_find(w->st, name);
         if (t && t->data == (const void *)m->f32) release_pages(m->f32, (size_t)m->n * m->k * sizeof(float));
     }
-    return 0;
 }
 
 int ml_json_int(const void *obj, const char *key, int def)

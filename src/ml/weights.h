@@ -14,17 +14,25 @@ typedef struct {
     size_t     nowned, capowned;
     size_t     owned_bytes;
     int        bf16;           /* pack linear weights for the bf16 kernel */
+    int        int8;           /* quantise linear weights for the int8 kernel */
     char       err[512];       /* the first error; later lookups keep it */
 } ml_weights_t;
 
-/* Opens dir/model.safetensors. bf16: also pack matrices for the reduced-precision path. */
-int  ml_weights_open(ml_weights_t *w, const char *path, int bf16, char *err, size_t errlen);
+/* What ml_weights_mat prepares besides the float32 view (flags of ml_weights_open). */
+enum { ML_WEIGHTS_BF16 = 1, ML_WEIGHTS_INT8 = 2 };
+/* Opens dir/model.safetensors. flags: ML_WEIGHTS_BF16 packs matrices for the bf16 path,
+ * ML_WEIGHTS_INT8 quantises them for the int8 path (int8 wins when both are set). */
+int  ml_weights_open(ml_weights_t *w, const char *path, int flags, char *err, size_t errlen);
 void ml_weights_close(ml_weights_t *w);
 /* The float32 data of tensor name with exactly the given shape, or NULL (error in w->err). */
 const float *ml_weights_get(ml_weights_t *w, const char *name, int ndim, const int64_t *shape);
 /* Shorthands for one- and two-dimensional tensors; the name is a printf format. */
 const float *ml_weights_vec(ml_weights_t *w, int64_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 int ml_weights_mat(ml_weights_t *w, ml_matrix_t *m, int64_t rows, int64_t cols, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* Makes the reduced-precision copy of m (m->f32, n, k set; the tensor is name) that
+ * ml_weights_mat makes for its matrices, for matrices built by hand (the patch embedding's
+ * 4-D kernel seen as [n][k]). Nothing for fp32. */
+void ml_weights_prepare(ml_weights_t *w, ml_matrix_t *m, const char *name);
 /* 1 when the tensor exists (any dtype). */
 int ml_weights_has(ml_weights_t *w, const char *name);
 

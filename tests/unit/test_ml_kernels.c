@@ -70,6 +70,11 @@ TEST(ml_kernels_math)
 {
     srand(11);
     kernels_once();
+    ml_kernels_force_avx2(1);              /* the AVX2 level on AVX-512 machines */
+    CHECK(strcmp(ml_kernels_isa(), "avx512") != 0);
+    srand(11);
+    kernels_once();
+    ml_kernels_force_avx2(0);
     ml_kernels_force_generic(1);
     CHECK_STR(ml_kernels_isa(), "generic");
     srand(11);
@@ -77,18 +82,20 @@ TEST(ml_kernels_math)
     ml_kernels_force_generic(0);
 }
 
-TEST(ml_attention_matches_formula)
+/* Against the formula in double: the OpenBLAS path (heads of 4), the AVX-512 path (heads of
+ * 64) on token counts around its 4-row and 16/64-key blocks, and the generic fallback. */
+static void attention_case(int T, int D, int H)
 {
-    enum { T = 7, D = 12, H = 3 };
-    float q[T * D], k[T * D], v[T * D], out[T * D], scratch[T * T];
-    srand(3);
+    float *q = xmalloc((size_t)T * D * 4), *k = xmalloc((size_t)T * D * 4), *v = xmalloc((size_t)T * D * 4);
+    float *out = xmalloc((size_t)T * D * 4), *scratch = xmalloc((size_t)T * T * 4);
+    double *w = xmalloc((size_t)T * 8);
     for (int i = 0; i < T * D; i++) { q[i] = frand(); k[i] = frand(); v[i] = frand(); }
     for (int causal = 0; causal < 2; causal++) {
         ml_attention(out, q, k, v, T, D, D, H, causal, scratch);
         int dh = D / H;
         for (int h = 0; h < H; h++)
             for (int i = 0; i < T; i++) {
-                double w[T], mx = -1e30, sum = 0;
+                double mx = -1e30, sum = 0;
                 int n = causal ? i + 1 : T;
                 for (int j = 0; j < n; j++) {
                     double s = 0;
@@ -100,10 +107,27 @@ TEST(ml_attention_matches_formula)
                 for (int c = 0; c < dh; c++) {
                     double o = 0;
                     for (int j = 0; j < n; j++) o += w[j] / sum * v[j * D + h * dh + c];
-                    CHECK_NEAR(out[i * D + h * dh + c], o, 1e-5);
+                    if (fabs(out[i * D + h * dh + c] - o) > 1e-5) {
+                        test_fail(__FILE__, __LINE__, "attention T %d D %d H %d causal %d: [%d][%d] %g vs %g",
+                                  T, D, H, causal, i, h * dh + c, out[i * D + h * dh + c], o);
+                        goto done;
+                    }
                 }
             }
     }
+done:
+    free(q); free(k); free(v); free(out); free(scratch); free(w);
+}
+
+TEST(ml_attention_matches_formula)
+{
+    srand(3);
+    attention_case(7, 12, 3);
+    static const int tokens[] = {1, 3, 4, 5, 16, 17, 50, 64, 65, 77, 130};
+    for (int i = 0; i < (int)(sizeof tokens / sizeof *tokens); i++) attention_case(tokens[i], 128, 2);
+    ml_kernels_force_generic(1);
+    attention_case(50, 128, 2);
+    ml_kernels_force_generic(0);
 }
 
 static void gemm_case(int m, int n, int k, int accumulate)
@@ -148,6 +172,7 @@ TEST(ml_gemm_bf16)
     int old = ml_threads_get();
     ml_threads_set(2);
     gemm_case(17, 200, 48, 0);
+    gemm_case(40, 300, 400, 1);           /* large enough for two threads */
     ml_threads_set(old);
 }
 
@@ -181,9 +206,13 @@ TEST(ml_gemm_f32)
     f32_case(36, 61, 48, 0);              /* 32-wide block + 4 dot rows */
     f32_case(52, 12, 33, 1);              /* 48-wide block + 4 dot rows */
     f32_case(20, 7, 16, 0);               /* 16 + padded */
+    f32_case(160, 30, 20, 1);             /* 64 + 2 x 48 */
+    f32_case(96, 13, 1600, 0);            /* 2 x 48, three k passes (the last short) */
+    f32_case(200, 19, 781, 1);            /* 3 x 64 + 8 padded, k % 8 != 0 */
     int old = ml_threads_get();
     ml_threads_set(2);
     f32_case(50, 300, 96, 0);
     f32_case(401, 101, 40, 1);
+    f32_case(130, 300, 128, 1);           /* large enough for two threads */
     ml_threads_set(old);
 }

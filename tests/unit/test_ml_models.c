@@ -7,6 +7,8 @@
 #include "ml/clip.h"
 #include "ml/gemm_bf16.h"
 #include "ml/gemm_f32.h"
+#include "ml/gemm_i8.h"
+#include "ml/service.h"
 #include "ml/kernels.h"
 #include "ml/vit.h"
 #include "ml/zeroshot.h"
@@ -238,9 +240,24 @@ TEST(ml_vit_reference)
     CHECK_INT(top[0].index, best);
     CHECK_STR(top[0].label, vit_label(m, best));
     CHECK(top[0].score >= top[1].score && top[1].score >= top[2].score && top[0].score <= 1.0f);
+    vit_free(m);
+    /* the int8 path on the classifier: logits close to fp32, the same top label */
+    if (gemm_i8_hw()) {
+        mdir = path(d, "vit_tiny");
+        m = vit_load(mdir, CLIP_LOAD_INT8, err, sizeof err);
+        free(mdir);
+        REQUIRE(m);
+        float out8[15];
+        REQUIRE(vit_logits(m, px, 3, out8) == 0);
+        double scale = 0;
+        for (int i = 0; i < 15; i++) if (fabs(ref[i]) > scale) scale = fabs(ref[i]);
+        CHECK(max_abs_diff(out8, ref, 15) < 0.05 * scale);
+        CHECK_INT(vit_classify(m, px + (size_t)3 * s * s, top, 1), 1);
+        CHECK_INT(top[0].index, best);
+        vit_free(m);
+    }
     free(px);
     free(ref);
-    vit_free(m);
 }
 
 static double cosine(const float *a, const float *b, int n)
@@ -276,6 +293,15 @@ TEST(ml_clip_b32_reference)
         for (int i = 0; i < 2; i++) CHECK(cosine(outb + i * 512, ref + i * 512, 512) >= 0.995);
         clip_free(m);
     }
+    if (gemm_i8_hw()) {
+        m = clip_load(mdir, CLIP_LOAD_NO_TEXT | CLIP_LOAD_INT8, err, sizeof err);
+        REQUIRE(m);
+        CHECK(clip_uses_int8(m));
+        CHECK_STR(clip_precision(m), "int8");
+        REQUIRE(clip_embed_images(m, px, 2, outb) == 0);
+        for (int i = 0; i < 2; i++) CHECK(cosine(outb + i * 512, ref + i * 512, 512) >= 0.995);
+        clip_free(m);
+    }
     free(mdir);
     free(px);
     free(ref);
@@ -305,6 +331,54 @@ TEST(ml_clip_bf16_tiny)
     free(ref);
     free(tref);
     clip_free(m);
+}
+
+/* int8 on the tiny model: both towers against the fp32 references, and the portable loop
+ * must give the very same embeddings as the VNNI kernel (the integer sums are exact). */
+TEST(ml_clip_int8_tiny)
+{
+    const char *d = fixtures();
+    REQUIRE(d);
+    if (!gemm_i8_hw()) return;         /* no AVX512_VNNI: the loader keeps fp32 (checked below) */
+    char err[512], *mdir = path(d, "clip_tiny");
+    clip_model_t *m = clip_load(mdir, CLIP_LOAD_INT8 | CLIP_LOAD_BF16, err, sizeof err);
+    free(mdir);
+    REQUIRE(m);
+    CHECK_STR(clip_precision(m), "int8");
+    CHECK(!clip_uses_bf16(m));
+    size_t pl, rl, tl;
+    float *px = read_all(d, "clip_pixels.f32", &pl), *ref = read_all(d, "clip_image_ref.f32", &rl);
+    float *tref = read_all(d, "clip_text_ref.f32", &tl);
+    REQUIRE(px && ref && tref);
+    float out[6 * 24], out2[6 * 24];
+    REQUIRE(clip_embed_images(m, px, 3, out) == 0);
+    for (int i = 0; i < 3; i++) CHECK(cosine(out + i * 24, ref + i * 24, 24) >= 0.995);
+    gemm_i8_force_portable(1);
+    REQUIRE(clip_embed_images(m, px, 3, out2) == 0);
+    gemm_i8_force_portable(0);
+    CHECK(max_abs_diff(out, out2, 3 * 24) < 1e-6);
+    int n;
+    char **texts = read_lines(d, "clip_texts.txt", &n);
+    REQUIRE(texts && n <= 6);
+    REQUIRE(clip_embed_texts(m, (const char *const *)texts, n, out) == 0);
+    for (int i = 0; i < n; i++) CHECK(cosine(out + i * 24, tref + i * 24, 24) >= 0.995);
+    free_lines(texts, n);
+    free(px);
+    free(ref);
+    free(tref);
+    clip_free(m);
+}
+
+TEST(ml_precision_flags)
+{
+    CHECK_INT(ml_service_precision_flags(NULL), 0);
+    CHECK_INT(ml_service_precision_flags(""), 0);
+    CHECK_INT(ml_service_precision_flags("fp32"), 0);
+    CHECK_INT(ml_service_precision_flags("int4"), -1);
+    CHECK_INT(ml_service_precision_flags("bf16"), gemm_bf16_hw() ? CLIP_LOAD_BF16 : 0);
+    CHECK_INT(ml_service_precision_flags("int8"), gemm_i8_hw() ? CLIP_LOAD_INT8 : 0);
+    int r = ml_service_precision_flags("reduced");
+    CHECK_INT(r, gemm_i8_hw() ? CLIP_LOAD_INT8 : gemm_bf16_hw() ? CLIP_LOAD_BF16 : 0);
 }
 
 TEST(ml_zeroshot_classify)
