@@ -8,6 +8,8 @@
  *   --search  coordinate search over the block weights (tune on one seed, report another) */
 #include "vision/features.h"
 #include "recog/verify.h"
+#include "recog/localmatch.h"
+#include "vision/keypoints.h"
 #include "core/timeutil.h"
 #include "../../tests/unit/recog_jpeg.h"
 #include <stdio.h>
@@ -51,6 +53,8 @@ static int64_t feat_us;
 static int feat_n;
 
 static features_template_t *load_tpl;   /* where load_features puts templates, or NULL */
+static keypoints_t *load_kp;            /* where load_features puts keypoints, or NULL */
+static int64_t kp_us;
 
 static int load_features(const char *dir, item_t *items, int n, const features_weights_t *w, float *out)
 {
@@ -65,6 +69,11 @@ static int load_features(const char *dir, item_t *items, int n, const features_w
                                       load_tpl ? load_tpl + i : NULL);
         feat_us += time_mono_us() - t0;
         feat_n++;
+        if (load_kp) {
+            t0 = time_mono_us();
+            if (keypoints_compute(rgb, iw, ih, (size_t)iw * 3, load_kp + i)) rc = -1;
+            kp_us += time_mono_us() - t0;
+        }
         free(rgb);
         if (rc) { fprintf(stderr, "features failed %s\n", path); return -1; }
     }
@@ -205,6 +214,97 @@ static void evaluate_verified(const float *w, int np, item_t *q, int nq, item_t 
     free(ver);
 }
 
+/* Two-stage with local features: the top K by the global vector (weights w) re-scored by
+ * global + lambda * template verification (when templates exist) + mu * g(inliers), with
+ * g(n) = n / (n + half); a grid of mu and half printed, each by condition. */
+static void evaluate_local(const float *w, int np, item_t *q, int nq, const features_template_t *pt,
+                           const features_template_t *qt, const keypoints_t *pk, const keypoints_t *qk, int K,
+                           float lambda, int vtop)
+{
+    static const float mus[] = { 0, 0.2f, 0.4f, 0.8f, 1.6f, 100.0f };
+    static const float halves[] = { 5, 10 };
+    enum { NM = 6, NH = 2 };
+    const char *tagnames[4] = { "plain", "clutter", "occlusion", "clutter+occlusion" };
+    int top1[NM][NH], top5[NM][NH], tag_ok[NM][NH][4], tag_n[4] = { 0 }, inrec = 0;
+    memset(top1, 0, sizeof top1); memset(top5, 0, sizeof top5); memset(tag_ok, 0, sizeof tag_ok);
+    float *sims = malloc(sizeof(float) * np);
+    int *cand = malloc(sizeof(int) * K);
+    float *ver = malloc(sizeof(float) * K);
+    int *inl = malloc(sizeof(int) * K);
+    int64_t lus = 0, vus = 0, ln = 0;
+    for (int i = 0; i < nq; i++) {
+        for (int j = 0; j < np; j++) {
+            const float *bs = block_sims + ((size_t)i * np + j) * FEATURES_BLOCKS;
+            float s = 0;
+            for (int b = 0; b < FEATURES_BLOCKS; b++) s += w[b] * bs[b];
+            sims[j] = s;
+        }
+        int k = 0;
+        for (int j = 0; j < np; j++) {
+            int pos = k < K ? k++ : K;
+            if (pos == K) { if (sims[j] <= sims[cand[K - 1]]) continue; pos = K - 1; }
+            while (pos > 0 && sims[cand[pos - 1]] < sims[j]) { cand[pos] = cand[pos - 1]; pos--; }
+            cand[pos] = j;
+        }
+        int64_t t0 = time_mono_us();
+        for (int c = 0; c < k; c++) {
+            recog_local_t r;
+            inl[c] = recog_local_match(&qk[i], &pk[cand[c]], &r);
+        }
+        int64_t t1 = time_mono_us();
+        lus += t1 - t0;
+        ln += k;
+        if (pt && lambda > 0) {
+            features_template_t qb = qt[i];
+            recog_verify_blur(&qb);
+            for (int c = 0; c < k; c++) ver[c] = recog_verify_blurred(&qb, &pt[cand[c]]);
+        } else
+            for (int c = 0; c < k; c++) ver[c] = 0;
+        vus += time_mono_us() - t1;
+        int t = -1;
+        for (int x = 0; x < 4; x++) if (!strcmp(q[i].tags, tagnames[x])) t = x;
+        if (t >= 0) tag_n[t]++;
+        int present = -1;
+        for (int c = 0; c < k; c++) if (cand[c] == q[i].product) present = c;
+        if (present < 0) continue;
+        inrec++;
+        if (getenv("LOCAL_DUMP")) {
+            int bo = 0, mo = 0;
+            recog_local_t rt, ro;
+            recog_local_match(&qk[i], &pk[cand[present]], &rt);
+            for (int c = 0; c < k; c++) if (c != present && inl[c] > bo) { bo = inl[c]; mo = c; }
+            recog_local_match(&qk[i], &pk[cand[mo]], &ro);
+            printf("D %s true %d/%d (s %.2f a %.1f) other %d/%d nk %d/%d\n", q[i].tags, rt.inliers, rt.matches, rt.scale, rt.angle * 57.3f, ro.inliers, ro.matches, qk[i].n, pk[cand[present]].n);
+        }
+        for (int a = 0; a < NM; a++)
+            for (int h = 0; h < NH; h++) {
+                float sc[1024], s1[1024];
+                for (int c = 0; c < k; c++) s1[c] = sims[cand[c]] + mus[a] * inl[c] / (inl[c] + halves[h]);
+                for (int c = 0; c < k; c++) {
+                    int above = 0;      /* template verification only for the stage-1 top T */
+                    for (int o = 0; o < k; o++) above += s1[o] > s1[c];
+                    sc[c] = s1[c] + (above < vtop ? lambda * ver[c] : 0);
+                }
+                int better = 0;
+                for (int c = 0; c < k; c++) better += sc[c] > sc[present];
+                top1[a][h] += better == 0;
+                top5[a][h] += better < 5;
+                if (t >= 0) tag_ok[a][h][t] += better == 0;
+            }
+    }
+    printf("local: top %d, recall %.2f%%, keypoints %.1f us per image, match %.1f us per candidate, "
+           "template verification %.1f us per candidate\n", K, 100.0 * inrec / nq, (double)kp_us / (2 * nq > 0 ? nq + np : 1),
+           (double)lus / (ln ? ln : 1), (double)vus / (ln ? ln : 1));
+    for (int a = 0; a < NM; a++)
+        for (int h = 0; h < NH; h++) {
+            printf("  lambda %.2f mu %-6.2f half %-4.0f top1 %6.2f%%  top5 %6.2f%% |", lambda, mus[a], halves[h],
+                   100.0 * top1[a][h] / nq, 100.0 * top5[a][h] / nq);
+            for (int x = 0; x < 4; x++) printf(" %s %.1f%%", tagnames[x], 100.0 * tag_ok[a][h][x] / (tag_n[x] ? tag_n[x] : 1));
+            printf("\n");
+        }
+    free(sims); free(cand); free(ver); free(inl);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -213,12 +313,17 @@ int main(int argc, char **argv)
     }
     const char *dir = argv[1];
     features_weights_t w = features_default_weights();
-    int ablate = 0, misses = 0, search = 0, verify_k = 0;
+    int ablate = 0, misses = 0, search = 0, verify_k = 0, local_k = 0;
+    float local_lambda = 0;
+    int local_vtop = 1 << 20;
     for (int i = 2; i < argc; i++) {
         if (!strcmp(argv[i], "--ablate")) ablate = 1;
         else if (!strcmp(argv[i], "--misses")) misses = 1;
         else if (!strcmp(argv[i], "--search")) search = 1;
         else if (!strcmp(argv[i], "--verify") && i + 1 < argc) verify_k = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--local") && i + 1 < argc) local_k = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--local-lambda") && i + 1 < argc) local_lambda = (float)atof(argv[++i]);
+        else if (!strcmp(argv[i], "--local-vtop") && i + 1 < argc) local_vtop = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--weights") && i + 1 < argc)
             sscanf(argv[++i], "%f,%f,%f,%f,%f,%f", &w.colour, &w.layout, &w.pairs, &w.shape, &w.texture,
                    &w.silhouette);
@@ -233,11 +338,19 @@ int main(int argc, char **argv)
     float *qf = malloc(sizeof(float) * FEATURES_DIM * nq);
     features_template_t *pt = verify_k ? malloc(sizeof *pt * np) : NULL;
     features_template_t *qt = verify_k ? malloc(sizeof *qt * nq) : NULL;
+    if (local_k && !verify_k && local_lambda > 0) {
+        pt = malloc(sizeof *pt * np);
+        qt = malloc(sizeof *qt * nq);
+    }
+    keypoints_t *pk = local_k ? malloc(sizeof *pk * np) : NULL, *qk = local_k ? malloc(sizeof *qk * nq) : NULL;
     load_tpl = pt;
+    load_kp = pk;
     if (load_features(dir, p, np, &eq, cat)) return 1;
     load_tpl = qt;
+    load_kp = qk;
     if (load_features(dir, q, nq, &eq, qf)) return 1;
     load_tpl = NULL;
+    load_kp = NULL;
     if (pt)
         for (int i = 0; i < np; i++) recog_verify_blur(&pt[i]);   /* catalog side: once, at load */
     printf("feature time: %.1f us per image (mean over %d, stored images, decode excluded)\n",
@@ -247,6 +360,7 @@ int main(int argc, char **argv)
     for (int b = 0; b < FEATURES_BLOCKS; b++) wv[b] = (&w.colour)[b];
     evaluate("weights", wv, np, q, nq, p, misses, 0);
     if (verify_k) evaluate_verified(wv, np, q, nq, p, pt, qt, verify_k);
+    if (local_k) evaluate_local(wv, np, q, nq, pt, qt, pk, qk, local_k, local_lambda, local_vtop);
     if (ablate) {
         const char *names[FEATURES_BLOCKS] = { "colour", "layout", "pairs", "shape", "texture", "silhouette" };
         for (int b = 0; b < FEATURES_BLOCKS; b++) {
@@ -285,6 +399,8 @@ int main(int argc, char **argv)
     }
     free(cat);
     free(qf);
+    free(pk);
+    free(qk);
     free(pt);
     free(qt);
     free(block_sims);
