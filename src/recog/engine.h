@@ -23,7 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define RECOG_CANDIDATES 50
+#define RECOG_CANDIDATES 100
 #define RECOG_LAMBDA 0.25f
 #define RECOG_MU 0.4f
 #define RECOG_LOCAL_HALF 10.0f
