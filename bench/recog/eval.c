@@ -5,7 +5,13 @@
  * usage: eval DIR [--weights colour,layout,pairs,shape,texture] [--ablate] [--misses] [--search]
  *   --ablate  also evaluates each block alone and the weights minus each block
  *   --verify K  re-score the top K with geometric verification (src/recog/verify.h)
- *   --search  coordinate search over the block weights (tune on one seed, report another) */
+ *   --search  coordinate search over the block weights (tune on one seed, report another)
+ *   --local K  local features (vision/keypoints.h, recog/localmatch.h) on the global top K,
+ *              combined as global + mu * n/(n+half) [+ lambda * pixel verification]; a grid
+ *              of mu and half is printed.  --local-lambda L  weight of pixel verification;
+ *              --local-vtop T  pixel verification only for the stage-2 top T (the engine:
+ *              --local 100 --local-lambda 0.25 --local-vtop 10, row mu 0.40 half 10).
+ *              LOCAL_DUMP=1 prints the true product's and the best other's inliers. */
 #include "vision/features.h"
 #include "recog/verify.h"
 #include "recog/localmatch.h"
