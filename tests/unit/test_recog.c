@@ -153,6 +153,16 @@ TEST(recog_keypoints_bad_input)
     memset(px, 128, 64 * 64 * 3);
     CHECK_INT(keypoints_compute(px, 64, 64, 192, k), 0);
     CHECK_INT(k->n, 0);
+    /* a picture big enough for the vector but too small for corners: a template without
+     * keypoints, not a failure */
+    features_template_t *t = malloc(sizeof *t);
+    float v[FEATURES_DIM];
+    memset(t, 0xAB, sizeof *t);
+    uint8_t *small = blocks(12, 12, 3, 0, 0, 0);
+    CHECK_INT(features_compute_all(small, 12, 12, 36, NULL, v, t), 0);
+    CHECK_INT(t->kp.n, 0);
+    free(small);
+    free(t);
     free(px);
     free(k);
 }
