@@ -5,14 +5,23 @@
  * usage: eval DIR [--weights colour,layout,pairs,shape,texture] [--ablate] [--misses] [--search]
  *   --ablate  also evaluates each block alone and the weights minus each block
  *   --verify K  re-score the top K with geometric verification (src/recog/verify.h)
- *   --search  coordinate search over the block weights (tune on one seed, report another) */
+ *   --search  coordinate search over the block weights (tune on one seed, report another)
+ *   --local K  local features (vision/keypoints.h, recog/localmatch.h) on the global top K,
+ *              combined as global + mu * n/(n+half) [+ lambda * pixel verification]; a grid
+ *              of mu and half is printed.  --local-lambda L  weight of pixel verification;
+ *              --local-vtop T  pixel verification only for the stage-2 top T (the engine:
+ *              --local 100 --local-lambda 0.25 --local-vtop 10, row mu 0.40 half 10).
+ *              LOCAL_DUMP=1 prints the true product's and the best other's inliers. */
 #include "vision/features.h"
 #include "recog/verify.h"
+#include "recog/localmatch.h"
+#include "vision/keypoints.h"
 #include "core/timeutil.h"
 #include "../../tests/unit/recog_jpeg.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 typedef struct { char file[256]; int product; char category[32]; char tags[32]; } item_t;
 
@@ -47,10 +56,20 @@ static int read_list(const char *dir, const char *name, int is_query, item_t **o
     return n;
 }
 
+/* Thread CPU time: the machine is shared, wall time is noisy. */
+static int64_t cpu_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 static int64_t feat_us;
 static int feat_n;
 
 static features_template_t *load_tpl;   /* where load_features puts templates, or NULL */
+static keypoints_t *load_kp;            /* where load_features puts keypoints, or NULL */
+static int64_t kp_us;
 
 static int load_features(const char *dir, item_t *items, int n, const features_weights_t *w, float *out)
 {
@@ -60,11 +79,20 @@ static int load_features(const char *dir, item_t *items, int n, const features_w
         int iw, ih;
         uint8_t *rgb = recog_jpeg_load(path, &iw, &ih);
         if (!rgb) { fprintf(stderr, "cannot load %s\n", path); return -1; }
-        int64_t t0 = time_mono_us();
-        int rc = features_compute_all(rgb, iw, ih, (size_t)iw * 3, w, out + (size_t)i * FEATURES_DIM,
-                                      load_tpl ? load_tpl + i : NULL);
-        feat_us += time_mono_us() - t0;
+        int64_t t0 = cpu_us();
+        int rc = features_compute(rgb, iw, ih, (size_t)iw * 3, w, out + (size_t)i * FEATURES_DIM);
+        feat_us += cpu_us() - t0;
+        if (!rc && load_tpl) {      /* the template (and keypoints, timed below) on their own */
+            float *tmp = malloc(sizeof(float) * FEATURES_DIM);
+            rc = features_compute_all(rgb, iw, ih, (size_t)iw * 3, w, tmp, load_tpl + i);
+            free(tmp);
+        }
         feat_n++;
+        if (load_kp) {
+            t0 = cpu_us();
+            if (keypoints_compute(rgb, iw, ih, (size_t)iw * 3, load_kp + i)) rc = -1;
+            kp_us += cpu_us() - t0;
+        }
         free(rgb);
         if (rc) { fprintf(stderr, "features failed %s\n", path); return -1; }
     }
@@ -164,11 +192,11 @@ static void evaluate_verified(const float *w, int np, item_t *q, int nq, item_t 
             while (pos > 0 && sims[cand[pos - 1]] < sims[j]) { cand[pos] = cand[pos - 1]; pos--; }
             cand[pos] = j;
         }
-        int64_t t0 = time_mono_us();
+        int64_t t0 = cpu_us();
         features_template_t qb = qt[i];
         recog_verify_blur(&qb);             /* once per query, as the engine does */
         for (int c = 0; c < k; c++) ver[c] = recog_verify_blurred(&qb, &pt[cand[c]]);
-        vus += time_mono_us() - t0;
+        vus += cpu_us() - t0;
         vn += k;
         int t = -1;
         for (int x = 0; x < 4; x++) if (!strcmp(q[i].tags, tagnames[x])) t = x;
@@ -205,6 +233,97 @@ static void evaluate_verified(const float *w, int np, item_t *q, int nq, item_t 
     free(ver);
 }
 
+/* Two-stage with local features: the top K by the global vector (weights w) re-scored by
+ * global + lambda * template verification (when templates exist) + mu * g(inliers), with
+ * g(n) = n / (n + half); a grid of mu and half printed, each by condition. */
+static void evaluate_local(const float *w, int np, item_t *q, int nq, const features_template_t *pt,
+                           const features_template_t *qt, const keypoints_t *pk, const keypoints_t *qk, int K,
+                           float lambda, int vtop)
+{
+    static const float mus[] = { 0, 0.2f, 0.4f, 0.8f, 1.6f, 100.0f };
+    static const float halves[] = { 5, 10 };
+    enum { NM = 6, NH = 2 };
+    const char *tagnames[4] = { "plain", "clutter", "occlusion", "clutter+occlusion" };
+    int top1[NM][NH], top5[NM][NH], tag_ok[NM][NH][4], tag_n[4] = { 0 }, inrec = 0;
+    memset(top1, 0, sizeof top1); memset(top5, 0, sizeof top5); memset(tag_ok, 0, sizeof tag_ok);
+    float *sims = malloc(sizeof(float) * np);
+    int *cand = malloc(sizeof(int) * K);
+    float *ver = malloc(sizeof(float) * K);
+    int *inl = malloc(sizeof(int) * K);
+    int64_t lus = 0, vus = 0, ln = 0;
+    for (int i = 0; i < nq; i++) {
+        for (int j = 0; j < np; j++) {
+            const float *bs = block_sims + ((size_t)i * np + j) * FEATURES_BLOCKS;
+            float s = 0;
+            for (int b = 0; b < FEATURES_BLOCKS; b++) s += w[b] * bs[b];
+            sims[j] = s;
+        }
+        int k = 0;
+        for (int j = 0; j < np; j++) {
+            int pos = k < K ? k++ : K;
+            if (pos == K) { if (sims[j] <= sims[cand[K - 1]]) continue; pos = K - 1; }
+            while (pos > 0 && sims[cand[pos - 1]] < sims[j]) { cand[pos] = cand[pos - 1]; pos--; }
+            cand[pos] = j;
+        }
+        int64_t t0 = cpu_us();
+        for (int c = 0; c < k; c++) {
+            recog_local_t r;
+            inl[c] = recog_local_match(&qk[i], &pk[cand[c]], &r);
+        }
+        int64_t t1 = cpu_us();
+        lus += t1 - t0;
+        ln += k;
+        if (pt && lambda > 0) {
+            features_template_t qb = qt[i];
+            recog_verify_blur(&qb);
+            for (int c = 0; c < k; c++) ver[c] = recog_verify_blurred(&qb, &pt[cand[c]]);
+        } else
+            for (int c = 0; c < k; c++) ver[c] = 0;
+        vus += cpu_us() - t1;
+        int t = -1;
+        for (int x = 0; x < 4; x++) if (!strcmp(q[i].tags, tagnames[x])) t = x;
+        if (t >= 0) tag_n[t]++;
+        int present = -1;
+        for (int c = 0; c < k; c++) if (cand[c] == q[i].product) present = c;
+        if (present < 0) continue;
+        inrec++;
+        if (getenv("LOCAL_DUMP")) {
+            int bo = 0, mo = 0;
+            recog_local_t rt, ro;
+            recog_local_match(&qk[i], &pk[cand[present]], &rt);
+            for (int c = 0; c < k; c++) if (c != present && inl[c] > bo) { bo = inl[c]; mo = c; }
+            recog_local_match(&qk[i], &pk[cand[mo]], &ro);
+            printf("D %s true %d/%d (s %.2f a %.1f) other %d/%d nk %d/%d\n", q[i].tags, rt.inliers, rt.matches, rt.scale, rt.angle * 57.3f, ro.inliers, ro.matches, qk[i].n, pk[cand[present]].n);
+        }
+        for (int a = 0; a < NM; a++)
+            for (int h = 0; h < NH; h++) {
+                float sc[1024], s1[1024];
+                for (int c = 0; c < k; c++) s1[c] = sims[cand[c]] + mus[a] * inl[c] / (inl[c] + halves[h]);
+                for (int c = 0; c < k; c++) {
+                    int above = 0;      /* template verification only for the stage-1 top T */
+                    for (int o = 0; o < k; o++) above += s1[o] > s1[c];
+                    sc[c] = s1[c] + (above < vtop ? lambda * ver[c] : 0);
+                }
+                int better = 0;
+                for (int c = 0; c < k; c++) better += sc[c] > sc[present];
+                top1[a][h] += better == 0;
+                top5[a][h] += better < 5;
+                if (t >= 0) tag_ok[a][h][t] += better == 0;
+            }
+    }
+    printf("local: top %d, recall %.2f%%, keypoints %.1f us per image, match %.1f us per candidate, "
+           "template verification %.1f us per candidate\n", K, 100.0 * inrec / nq, (double)kp_us / (nq + np),
+           (double)lus / (ln ? ln : 1), (double)vus / (ln ? ln : 1));
+    for (int a = 0; a < NM; a++)
+        for (int h = 0; h < NH; h++) {
+            printf("  lambda %.2f mu %-6.2f half %-4.0f top1 %6.2f%%  top5 %6.2f%% |", lambda, mus[a], halves[h],
+                   100.0 * top1[a][h] / nq, 100.0 * top5[a][h] / nq);
+            for (int x = 0; x < 4; x++) printf(" %s %.1f%%", tagnames[x], 100.0 * tag_ok[a][h][x] / (tag_n[x] ? tag_n[x] : 1));
+            printf("\n");
+        }
+    free(sims); free(cand); free(ver); free(inl);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -213,12 +332,17 @@ int main(int argc, char **argv)
     }
     const char *dir = argv[1];
     features_weights_t w = features_default_weights();
-    int ablate = 0, misses = 0, search = 0, verify_k = 0;
+    int ablate = 0, misses = 0, search = 0, verify_k = 0, local_k = 0;
+    float local_lambda = 0;
+    int local_vtop = 1 << 20;
     for (int i = 2; i < argc; i++) {
         if (!strcmp(argv[i], "--ablate")) ablate = 1;
         else if (!strcmp(argv[i], "--misses")) misses = 1;
         else if (!strcmp(argv[i], "--search")) search = 1;
         else if (!strcmp(argv[i], "--verify") && i + 1 < argc) verify_k = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--local") && i + 1 < argc) local_k = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--local-lambda") && i + 1 < argc) local_lambda = (float)atof(argv[++i]);
+        else if (!strcmp(argv[i], "--local-vtop") && i + 1 < argc) local_vtop = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--weights") && i + 1 < argc)
             sscanf(argv[++i], "%f,%f,%f,%f,%f,%f", &w.colour, &w.layout, &w.pairs, &w.shape, &w.texture,
                    &w.silhouette);
@@ -233,11 +357,24 @@ int main(int argc, char **argv)
     float *qf = malloc(sizeof(float) * FEATURES_DIM * nq);
     features_template_t *pt = verify_k ? malloc(sizeof *pt * np) : NULL;
     features_template_t *qt = verify_k ? malloc(sizeof *qt * nq) : NULL;
+    if (local_k && !verify_k) {
+        pt = malloc(sizeof *pt * np);
+        qt = malloc(sizeof *qt * nq);
+    }
+    /* keypoints come with the templates; load_kp times them once more on their own */
+    keypoints_t *pk = NULL, *qk = NULL;
+    if (local_k) {
+        pk = malloc(sizeof *pk * np);
+        qk = malloc(sizeof *qk * nq);
+    }
     load_tpl = pt;
+    load_kp = pk;
     if (load_features(dir, p, np, &eq, cat)) return 1;
     load_tpl = qt;
+    load_kp = qk;
     if (load_features(dir, q, nq, &eq, qf)) return 1;
     load_tpl = NULL;
+    load_kp = NULL;
     if (pt)
         for (int i = 0; i < np; i++) recog_verify_blur(&pt[i]);   /* catalog side: once, at load */
     printf("feature time: %.1f us per image (mean over %d, stored images, decode excluded)\n",
@@ -247,6 +384,7 @@ int main(int argc, char **argv)
     for (int b = 0; b < FEATURES_BLOCKS; b++) wv[b] = (&w.colour)[b];
     evaluate("weights", wv, np, q, nq, p, misses, 0);
     if (verify_k) evaluate_verified(wv, np, q, nq, p, pt, qt, verify_k);
+    if (local_k) evaluate_local(wv, np, q, nq, pt, qt, pk, qk, local_k, local_lambda, local_vtop);
     if (ablate) {
         const char *names[FEATURES_BLOCKS] = { "colour", "layout", "pairs", "shape", "texture", "silhouette" };
         for (int b = 0; b < FEATURES_BLOCKS; b++) {
@@ -285,6 +423,8 @@ int main(int argc, char **argv)
     }
     free(cat);
     free(qf);
+    free(pk);
+    free(qk);
     free(pt);
     free(qt);
     free(block_sims);

@@ -3,6 +3,7 @@
  * maps catalog image ids to slots for replacement. */
 #include "recog/engine.h"
 #include "recog/verify.h"
+#include "recog/localmatch.h"
 #include "recog/clipmatch.h"
 #include "index/vindex.h"
 #include "core/buf.h"
@@ -255,25 +256,41 @@ int recog_engine_query(recog_engine_t *e, const float *vec, const features_templ
     vindex_search_opts_t so = { .filter = (q->category || q->brand) ? &f : NULL, .ef = 128 };
     int nh = empty ? 0 : vindex_search(e->ix, vec, RECOG_CANDIDATES, &so, hits);
     if (nh < 0) { pthread_rwlock_unlock(&e->lock); free(photo); return -1; }
-    /* stage 2: verification, then the best image per product */
+    /* stage 2: local features on every candidate */
+    recog_match_t img[RECOG_CANDIDATES];
+    float s1[RECOG_CANDIDATES];
+    for (int i = 0; i < nh; i++) {
+        const slot_t *s = &e->slots[hits[i].id];
+        recog_local_t lr;
+        int n = recog_local_match(&photo->kp, &s->tpl->kp, &lr);
+        float local = n / (n + RECOG_LOCAL_HALF);
+        img[i] = (recog_match_t){ s->product_id, s->image_id, 0, hits[i].score, 0 };
+        s1[i] = hits[i].score + RECOG_MU * local;
+    }
+    /* stage 3: pixel alignment for the stage-2 leaders only (the costly check) */
+    for (int i = 0; i < nh; i++) {
+        int above = 0;
+        for (int j = 0; j < nh; j++) above += s1[j] > s1[i] || (s1[j] == s1[i] && j < i);
+        if (above < RECOG_VERIFY_TOP) img[i].verify = recog_verify_blurred(photo, e->slots[hits[i].id].tpl);
+        float score = (s1[i] + RECOG_LAMBDA * img[i].verify) / (1 + RECOG_MU + RECOG_LAMBDA);
+        img[i].score = score < 0 ? 0 : score;
+    }
+    /* the best image per product */
     recog_match_t cand[RECOG_CANDIDATES];
     uint32_t cats[RECOG_CANDIDATES], brands[RECOG_CANDIDATES];
     int nc = 0;
     for (int i = 0; i < nh; i++) {
         const slot_t *s = &e->slots[hits[i].id];
-        float v = recog_verify_blurred(photo, s->tpl);
-        float score = (hits[i].score + RECOG_LAMBDA * v) / (1 + RECOG_LAMBDA);
-        if (score < 0) score = 0;
         int j;
         for (j = 0; j < nc; j++)
             if (cand[j].product_id == s->product_id) break;
         if (j == nc) {
-            cand[nc] = (recog_match_t){ s->product_id, s->image_id, score, hits[i].score, v };
+            cand[nc] = img[i];
             cats[nc] = s->category;
             brands[nc] = s->brand;
             nc++;
-        } else if (score > cand[j].score) {
-            cand[j] = (recog_match_t){ s->product_id, s->image_id, score, hits[i].score, v };
+        } else if (img[i].score > cand[j].score) {
+            cand[j] = img[i];
         }
     }
     /* sort candidates with their labels together */

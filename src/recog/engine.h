@@ -2,10 +2,15 @@
  *
  * Holds, per catalog image: its product, the product's category and brand, the feature
  * vector (in a vector index, inner product; exact below a few thousand images, HNSW above)
- * and the verification template. A query runs in two stages:
+ * and the verification template with its keypoints. A query runs in three stages:
  *   1. the index returns the RECOG_CANDIDATES nearest images (request filters applied);
- *   2. each candidate is re-scored: score = (global + RECOG_LAMBDA * verify) / (1 + LAMBDA),
- *      so a product whose pixels really reappear in the photo rises (verify.h).
+ *   2. each candidate's keypoints are matched to the photo's (localmatch.h):
+ *      local = inliers / (inliers + RECOG_LOCAL_HALF), so a product whose corners reappear
+ *      in one consistent arrangement rises even when clutter or an occluder spoilt its
+ *      global vector;
+ *   3. the best RECOG_VERIFY_TOP by global + RECOG_MU * local are aligned pixel by pixel
+ *      (verify.h); score = (global + RECOG_MU * local + RECOG_LAMBDA * verify) /
+ *      (1 + RECOG_MU + RECOG_LAMBDA), where verify is 0 for candidates stage 3 skipped.
  * Products are ranked by their best image. Category and brand are a vote of the top
  * products, each weighted by exp((score - best) / RECOG_VOTE_T): confidences are the vote
  * shares, so a photo that matches nothing well spreads its confidence instead of claiming
@@ -18,8 +23,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define RECOG_CANDIDATES 30
+#define RECOG_CANDIDATES 100
 #define RECOG_LAMBDA 0.25f
+#define RECOG_MU 0.4f
+#define RECOG_LOCAL_HALF 10.0f
+#define RECOG_VERIFY_TOP 10
 #define RECOG_VOTE_N 10
 #define RECOG_VOTE_T 0.04f
 #define RECOG_MAX_MATCHES 20
@@ -27,8 +35,8 @@
 /* Vector collections in the store (vectors table), keyed by product image id. The suffix
  * follows FEATURES_VERSION: vectors of another layout or weighting are never compared;
  * after an upgrade `rodeo catalog import` (same file) recomputes them. */
-#define RECOG_FEATURES_COLLECTION "product_features_v2"
-#define RECOG_TEMPLATES_COLLECTION "product_templates_v2"
+#define RECOG_FEATURES_COLLECTION "product_features_v3"
+#define RECOG_TEMPLATES_COLLECTION "product_templates_v3"
 
 typedef struct recog_engine recog_engine_t;
 
@@ -36,7 +44,7 @@ typedef struct {
     int64_t product_id, image_id;
     float   score;      /* combined, 0..1 */
     float   global;     /* vector similarity */
-    float   verify;     /* geometric verification */
+    float   verify;     /* pixel alignment (verify.h); 0 when not computed */
 } recog_match_t;
 
 typedef struct {

@@ -309,7 +309,11 @@ int features_compute_all(const uint8_t *rgb, int width, int height, size_t strid
     if (fg_sum < FG_MIN_SHARE * c_sum)
         for (int i = 0; i < GRID * GRID; i++) fg[i] = 1;
     for (int i = 0; i < GRID * GRID; i++) cw[i] *= BG_FLOOR + (1 - BG_FLOOR) * fg[i];
-    if (tpl) template_fill(img, fg, tpl);
+    if (tpl) {
+        template_fill(img, fg, tpl);
+        if (width < 16 || height < 16) memset(&tpl->kp, 0, sizeof tpl->kp);    /* too small for corners */
+        else if (keypoints_compute(rgb, width, height, stride, &tpl->kp)) goto done;
+    }
 
     /* The object frame: centroid and spread of the foreground. Grids (layout, HOG,
      * silhouette) are laid over this frame instead of the picture, so a crop, a shift or

@@ -25,8 +25,9 @@
 #define RODEO_VISION_FEATURES_H
 #include <stddef.h>
 #include <stdint.h>
+#include "vision/keypoints.h"
 
-#define FEATURES_VERSION 2
+#define FEATURES_VERSION 3
 /* Total floats in a feature vector. */
 #define FEATURES_DIM 679
 
@@ -50,17 +51,21 @@ int features_compute(const uint8_t *rgb, int width, int height, size_t stride,
 #define FEATURES_BLOCKS 6
 void features_block_offsets(int off[FEATURES_BLOCKS + 1]);
 
-/* A small picture of the product for geometric verification (src/recog/verify.h): the
- * working image halved to FEATURES_TPL square, RGB8, plus the foreground weight of each
- * pixel (0..255) from the same background model as the vector. 9 KB, stored with the
- * catalog image and fetched only for the few candidates a search returns. */
+/* What geometric verification needs of a picture (src/recog/verify.h, localmatch.h): a
+ * small picture of the product, the working image halved to FEATURES_TPL square, RGB8,
+ * plus the foreground weight of each pixel (0..255) from the same background model as the
+ * vector (9 KB), and the picture's local features (vision/keypoints.h, 8 KB). Stored with
+ * each catalog image (version 3 added the keypoints) and used only for the few candidates
+ * a search returns. */
 #define FEATURES_TPL 48
 typedef struct {
     uint8_t rgb[FEATURES_TPL * FEATURES_TPL * 3];
     uint8_t fg[FEATURES_TPL * FEATURES_TPL];
+    keypoints_t kp;
 } features_template_t;
 
-/* features_compute plus, when tpl is not NULL, the verification template (same cost). */
+/* features_compute plus, when tpl is not NULL, the verification template and keypoints
+ * (about a millisecond more). */
 int features_compute_all(const uint8_t *rgb, int width, int height, size_t stride,
                          const features_weights_t *weights, float *out, features_template_t *tpl);
 

@@ -5,13 +5,17 @@
 #include "test.h"
 #include "recog/engine.h"
 #include "recog/verify.h"
+#include "recog/localmatch.h"
+#include "vision/keypoints.h"
 #include "vision/features.h"
 #include "recog_jpeg.h"
 #include "core/buf.h"
+#include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
-#define RECOG_TEST_TOP1 88
-#define RECOG_TEST_TOP5 94
+#define RECOG_TEST_TOP1 93
+#define RECOG_TEST_TOP5 97
 
 /* A deterministic picture: background, a coloured rectangle, stripes. */
 static uint8_t *picture(int w, int h, int seed)
@@ -112,6 +116,86 @@ TEST(recog_engine_filters_votes_remove)
     REQUIRE(recog_engine_query(e, v[1], &t[1], &q, &r) == 0);
     for (int i = 0; i < r.n_matches; i++) CHECK(r.matches[i].product_id != 11);
     recog_engine_free(e);
+}
+
+/* A textured picture with distinct corners: blocks of pseudo-random colours on a light
+ * background, shifted by (dx, dy) and rotated by `deg` about the centre. */
+static uint8_t *blocks(int w, int h, int seed, float dx, float dy, float deg)
+{
+    uint8_t *p = malloc((size_t)w * h * 3);
+    float c = cosf(deg * 3.14159265f / 180), s = sinf(deg * 3.14159265f / 180);
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            float u = x - w / 2.0f - dx, v = y - h / 2.0f - dy;
+            float xr = c * u + s * v + w / 2.0f, yr = -s * u + c * v + h / 2.0f;
+            uint8_t *q = p + 3 * ((size_t)y * w + x);
+            int bx = (int)floorf(xr / 14), by = (int)floorf(yr / 14);
+            if (xr < 30 || yr < 30 || xr > w - 30 || yr > h - 30) { q[0] = 235; q[1] = 235; q[2] = 230; continue; }
+            unsigned hsh = (unsigned)(bx * 73856093) ^ (unsigned)(by * 19349663) ^ (unsigned)(seed * 83492791);
+            hsh *= 2654435761u;
+            q[0] = (uint8_t)(hsh >> 24); q[1] = (uint8_t)(hsh >> 16); q[2] = (uint8_t)(hsh >> 8);
+        }
+    return p;
+}
+
+TEST(recog_keypoints_bad_input)
+{
+    keypoints_t *k = malloc(sizeof *k);
+    uint8_t *px = blocks(64, 64, 1, 0, 0, 0);
+    CHECK_INT(keypoints_compute(NULL, 64, 64, 192, k), -1);
+    CHECK_INT(keypoints_compute(px, 64, 64, 192, NULL), -1);
+    CHECK_INT(keypoints_compute(px, 15, 64, 192, k), -1);           /* too small */
+    CHECK_INT(keypoints_compute(px, 64, 64, 191, k), -1);           /* stride too small */
+    CHECK_INT(keypoints_compute(px, 20000, 8, 60000, k), -1);       /* too large */
+    CHECK_INT(keypoints_compute(px, 64, 64, 192, k), 0);
+    CHECK(k->n > 0 && k->n <= KP_MAX);
+    /* a flat picture has no corners */
+    memset(px, 128, 64 * 64 * 3);
+    CHECK_INT(keypoints_compute(px, 64, 64, 192, k), 0);
+    CHECK_INT(k->n, 0);
+    /* a picture big enough for the vector but too small for corners: a template without
+     * keypoints, not a failure */
+    features_template_t *t = malloc(sizeof *t);
+    float v[FEATURES_DIM];
+    memset(t, 0xAB, sizeof *t);
+    uint8_t *small = blocks(12, 12, 3, 0, 0, 0);
+    CHECK_INT(features_compute_all(small, 12, 12, 36, NULL, v, t), 0);
+    CHECK_INT(t->kp.n, 0);
+    free(small);
+    free(t);
+    free(px);
+    free(k);
+}
+
+TEST(recog_local_match)
+{
+    keypoints_t *a = malloc(sizeof *a), *b = malloc(sizeof *b), *c = malloc(sizeof *c), *d = malloc(sizeof *d);
+    uint8_t *pa = blocks(256, 256, 1, 0, 0, 0), *pb = blocks(256, 256, 1, 12, -8, 8);
+    uint8_t *pc = blocks(256, 256, 2, 0, 0, 0);
+    REQUIRE(keypoints_compute(pa, 256, 256, 256 * 3, a) == 0 && keypoints_compute(pb, 256, 256, 256 * 3, b) == 0 &&
+            keypoints_compute(pc, 256, 256, 256 * 3, c) == 0);
+    recog_local_t r;
+    int self = recog_local_match(a, a, &r);
+    CHECK(self >= a->n * 9 / 10);
+    CHECK_NEAR(r.scale, 1.0, 0.01);
+    /* the same blocks shifted and rotated by 8 degrees: many pairs, the rotation found */
+    int moved = recog_local_match(b, a, &r);
+    printf("    local inliers: self %d, moved %d, other %d (of %d keypoints)\n", self, moved,
+           recog_local_match(c, a, &(recog_local_t){ 0 }), a->n);
+    CHECK(moved >= 20);
+    CHECK_NEAR(r.angle * 180 / 3.14159265, 8.0, 2.0);
+    CHECK_NEAR(r.scale, 1.0, 0.05);
+    /* other colours and layout: chance agreement only */
+    CHECK(recog_local_match(c, a, &r) < moved / 3);
+    /* a hostile stored count is clamped, an empty set matches nothing */
+    *d = *a;
+    d->n = 65535;
+    CHECK(recog_local_match(d, a, &r) >= 0);
+    d->n = 0;
+    CHECK_INT(recog_local_match(d, a, &r), 0);
+    CHECK_INT(r.matches, 0);
+    free(pa); free(pb); free(pc);
+    free(a); free(b); free(c); free(d);
 }
 
 /* The generated benchmark, small: every photo against the whole generated catalog. */
