@@ -86,6 +86,9 @@ int main(int argc, char **argv) {
     fflush(stdout);
     if (saved) h->saveIndex(saved);
     search_rounds(h, q, nq, d, gt, kg, efs, rounds);
+    printf("{\"engine\": \"hnswlib-native\", \"after_queries\": %zu, \"memory_bytes\": %ld}\n",
+           nq * efs.size() * (size_t)rounds, (rss_kb() - rss0) * 1024L);
+    fflush(stdout);
     delete h;
     return 0;
 }

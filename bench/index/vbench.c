@@ -24,6 +24,20 @@ static long rss_kb(void)
     return kb;
 }
 
+/* Resident memory split as the kernel reports it: anonymous (heap) vs file-backed pages
+ * (page cache mapped into this process: snapshot and spill-file mappings). kB. */
+static void rss_split(long *anon, long *file)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    *anon = *file = 0;
+    while (f && fgets(line, sizeof line, f)) {
+        if (!strncmp(line, "RssAnon:", 8)) *anon = atol(line + 8);
+        if (!strncmp(line, "RssFile:", 8)) *file = atol(line + 8);
+    }
+    if (f) fclose(f);
+}
+
 static int cmp_d(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -72,6 +86,8 @@ int main(int argc, char **argv)
     p.ef_construction = (uint32_t)efc;
     p.quant = quant ? VINDEX_QUANT_INT8 : VINDEX_QUANT_NONE;
     vindex_t *v = NULL;
+    long rss0 = rss_kb(), a0, f0, a1, f1;
+    rss_split(&a0, &f0);
     if (load) {
         v = vindex_load(load, err, sizeof err);
         if (!v) { fprintf(stderr, "vbench: %s\n", err); return 1; }
@@ -83,21 +99,26 @@ int main(int argc, char **argv)
     uint64_t *ids = malloc(n * sizeof *ids);
     vindex_attrs_t *attrs = calloc(n, sizeof *attrs);
     for (size_t i = 0; i < n; i++) { ids[i] = i; attrs[i].category = (uint32_t)(i % 100); }
-    long rss0 = rss_kb();
+    rss0 = rss_kb();
+    rss_split(&a0, &f0);
     double t0 = now();
     if (vindex_upsert_batch(v, ids, x, attrs, n, threads, err, sizeof err)) { fprintf(stderr, "%s\n", err); return 1; }
     double build = now() - t0;
     long rss1 = rss_kb();
+    rss_split(&a1, &f1);
     vindex_stats_t st;
     vindex_stats(v, &st);
     printf("{\"engine\": \"%s\", \"n\": %zu, \"dim\": %zu, \"m\": %d, \"ef_construction\": %d, \"threads\": %d, "
-           "\"build_seconds\": %.2f, \"memory_bytes\": %ld, \"index_bytes\": %zu, \"kernels\": \"%s\"}\n",
-           name, n, d, m, efc, threads, build, (rss1 - rss0) * 1024L, st.memory_bytes, st.kernels);
+           "\"build_seconds\": %.2f, \"memory_bytes\": %ld, \"rss_anon_bytes\": %ld, \"rss_file_bytes\": %ld, "
+           "\"index_bytes\": %zu, \"kernels\": \"%s\"}\n",
+           name, n, d, m, efc, threads, build, (rss1 - rss0) * 1024L, (a1 - a0) * 1024L,
+           (f1 - f0) * 1024L, st.memory_bytes, st.kernels);
     fflush(stdout);
     free(ids);
     free(attrs);
 search:;
     vindex_hit_t h[10];
+    size_t queries_run = 0;
     for (int r = 0; r < rounds; r++) {
         char *list = strdup(efs);
         for (char *tok = strtok(list, ","); tok; tok = strtok(NULL, ",")) {
@@ -109,11 +130,21 @@ search:;
                 rec += recall10(h, got, gt + i * kg);
             }
             double secs = now() - t1;
+            queries_run += nq;
             printf("{\"engine\": \"%s\", \"round\": %d, \"ef\": %s, \"recall\": %.4f, \"qps\": %.1f}\n",
                    name, r, tok, rec / nq, nq / secs);
             fflush(stdout);
         }
         free(list);
+    }
+    {
+        /* resident memory after the query sweep (re-ranking faults vector pages back in);
+         * deltas from before the build or load */
+        rss_split(&a1, &f1);
+        printf("{\"engine\": \"%s\", \"after_queries\": %zu, \"rss_anon_bytes\": %ld, \"rss_file_bytes\": %ld%s}\n",
+               name, queries_run, (a1 - a0) * 1024L, (f1 - f0) * 1024L,
+               load ? ", \"loaded\": 1" : "");
+        fflush(stdout);
     }
     if (extra) {
         /* exact single-query latency: fp32 scan; int8 scan + re-rank on int8 collections */

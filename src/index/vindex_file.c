@@ -3,7 +3,7 @@
  * Format (little-endian, version 1). A 4096-byte header, then page-aligned sections:
  *   header: "RODEOVIX" | u32 version | u32 header bytes (4096)
  *           u32 dim, metric, m, ef_construction, ef_search, quant, flat_below, q_trained
- *           f32 q_scale | u32 reserved | u64 seed, rng, slots, live, dead, ep_packed,
+ *           f32 q_scale | u32 q_train_n | u64 seed, rng, slots, live, dead, ep_packed,
  *           stride, code_off
  *           5 x { u64 offset, u64 length, u64 checksum }  sections below
  *           ... zero ... | u64 checksum of bytes [0, 4088) at offset 4088
@@ -41,7 +41,7 @@ typedef struct {
     char magic[8];
     uint32_t version, header_bytes;
     uint32_t dim, metric, m, ef_construction, ef_search, quant, flat_below, q_trained;
-    float q_scale; uint32_t reserved;
+    float q_scale; uint32_t q_train_n;   /* q_train_n: 0 in files written before it existed */
     uint64_t seed, rng, slots, live, dead, ep_packed, stride, code_off;
     sec_t sec[NSEC];
 } fhdr_t;
@@ -93,8 +93,10 @@ int vindex_save(vindex_t *v, const char *path, char *err, size_t errlen)
     h.version = FILE_VERSION; h.header_bytes = HDR;
     h.dim = v->dim; h.metric = v->p.metric; h.m = v->m;
     h.ef_construction = v->p.ef_construction; h.ef_search = v->p.ef_search;
-    h.quant = v->p.quant; h.flat_below = v->p.flat_below; h.q_trained = (uint32_t)v->q_trained;
-    h.q_scale = v->q_scale;
+    const vqgrid_t *g = v->q;
+    h.quant = v->p.quant; h.flat_below = v->p.flat_below; h.q_trained = g != NULL;
+    h.q_scale = g ? g->scale : 0.f;
+    h.q_train_n = v->q_train_n > UINT32_MAX ? UINT32_MAX : (uint32_t)v->q_train_n;
     h.seed = v->p.seed; h.rng = v->rng; h.slots = v->n_slots; h.live = v->n_live;
     h.dead = v->n_dead; h.ep_packed = v->ep_packed; h.stride = v->stride; h.code_off = v->code_off;
     vtab_t *t = v->tab;
@@ -113,8 +115,10 @@ int vindex_save(vindex_t *v, const char *path, char *err, size_t errlen)
     sec_end(&w, &h.sec[1]);
     sec_begin(&w, &h.sec[2]);
     if (v->p.quant == VINDEX_QUANT_INT8)
-        for (size_t b = 0; b < n; b += per)
+        for (size_t b = 0; b < n; b += per) {
             wr(&w, t->vec[b / per], (n - b < per ? n - b : per) * v->dim * sizeof(float));
+            vspill_drop(v, b / per);   /* reading them all must not leave them resident */
+        }
     sec_end(&w, &h.sec[2]);
     sec_begin(&w, &h.sec[3]);
     for (size_t s = 0; s < n; s++) {
@@ -124,7 +128,10 @@ int vindex_save(vindex_t *v, const char *path, char *err, size_t errlen)
     }
     sec_end(&w, &h.sec[3]);
     sec_begin(&w, &h.sec[4]);
-    wr(&w, v->q_off, v->dim * sizeof(float));
+    for (size_t j = 0; j < v->dim; j++) {
+        float o = g ? g->off[j] : 0.f;
+        wr(&w, &o, sizeof o);
+    }
     sec_end(&w, &h.sec[4]);
     pthread_mutex_unlock(&v->wlock);
 
@@ -244,6 +251,11 @@ vindex_t *vindex_load(const char *path, char *err, size_t errlen)
     for (int i = 0; i < NSEC && bad_sec < 0; i++)
         if (vsum(base + h.sec[i].off, h.sec[i].len) != h.sec[i].sum) bad_sec = i;
     if (pf_started) pthread_join(pft, NULL);
+    /* The fp32 vectors of an int8 collection are read only to re-rank a few candidates:
+     * verification faulted them in, drop them from the resident set again (the mapping is
+     * private but these pages are never written, so they refault from the file). */
+    if (bad_sec < 0 && p.quant == VINDEX_QUANT_INT8 && h.sec[2].len >= PAGE)
+        madvise((char *)map + h.sec[2].off, h.sec[2].len & ~(uint64_t)(PAGE - 1), MADV_DONTNEED);
     if (bad_sec >= 0) {
         static const char *names[NSEC] = {"nodes", "meta", "vectors", "upper links", "quantiser"};
         char why[96];
@@ -310,7 +322,7 @@ vindex_t *vindex_load(const char *path, char *err, size_t errlen)
                 memcpy(nm, cm, rows * sizeof *nm);
                 nt->meta[c] = nm;
                 if (cv) {
-                    float *nv = malloc(per * v->dim * sizeof(float));
+                    float *nv = vspill_chunk(v, c);   /* inserts extend this chunk */
                     if (!nv) return fail(v, err, errlen, path, "out of memory");
                     memcpy(nv, cv, rows * v->dim * sizeof(float));
                     nt->vec[c] = nv;
@@ -325,11 +337,15 @@ vindex_t *vindex_load(const char *path, char *err, size_t errlen)
     v->n_dead = h.dead;
     v->ep_packed = h.ep_packed;
     v->rng = h.rng;
-    v->q_trained = (int)h.q_trained;
-    v->q_scale = h.q_scale;
-    memcpy(v->q_off, base + h.sec[4].off, v->dim * sizeof(float));
-    if (p.quant == VINDEX_QUANT_INT8 && v->q_trained && !(isfinite(v->q_scale) && v->q_scale > 0))
-        return fail(v, err, errlen, path, "bad quantiser");
+    if (p.quant == VINDEX_QUANT_INT8 && h.q_trained) {
+        if (!(isfinite(h.q_scale) && h.q_scale > 0)) return fail(v, err, errlen, path, "bad quantiser");
+        const float *off = (const float *)(base + h.sec[4].off);
+        for (size_t j = 0; j < v->dim; j++)
+            if (!isfinite(off[j])) return fail(v, err, errlen, path, "bad quantiser");
+        if (vquant_install(v, h.q_scale, off)) return fail(v, err, errlen, path, "out of memory");
+        /* older files do not say how large the sample was: treat it as the whole collection */
+        v->q_train_n = h.q_train_n ? h.q_train_n : (h.live ? h.live : 1);
+    }
     const uint32_t *up = (const uint32_t *)(base + h.sec[3].off);
     vtab_t *t = v->tab;
     for (size_t s = 0; s < n; s++) {
