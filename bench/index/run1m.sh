@@ -8,7 +8,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 N=${N:-1000000}; ENGINES=${1:-hnswlib,rodeo,rodeo-int8,pyhnswlib,faiss}
-THREADS=${THREADS:-2}; EFS=${EFS:-10,16,24,32,48,64,96,128}
+THREADS=${THREADS:-2}; EFS=${EFS:-10,16,24,32,48,64,96,128,192,256}
 DATA=${DATA:-/tmp/rodeo-bench-index/$N}
 OUT=${OUT:-/tmp/rodeo-bench-index/out-$N}
 TO=${PEER_TIMEOUT:-7200}
@@ -23,8 +23,8 @@ for e in ${ENGINES//,/ }; do
   run "$e"
   case $e in
     hnswlib) timeout "$TO" nice "$OUT/hnswlib_peer" "$DATA/base.fvecs" "$DATA/query.fvecs" "$DATA/gt.ivecs" 16 200 "$THREADS" "$EFS" 1 "$OUT/hnswlib.bin" >> "$R" ;;
-    rodeo) timeout "$TO" nice "$OUT/vbench" "$DATA" --threads "$THREADS" --efs "$EFS" --skip-extra >> "$R" ;;
-    rodeo-int8) timeout "$TO" nice "$OUT/vbench" "$DATA" --quant int8 --threads "$THREADS" --efs "$EFS" --skip-extra >> "$R" ;;
+    rodeo) timeout "$TO" nice "$OUT/vbench" "$DATA" --threads "$THREADS" --efs "$EFS" --skip-extra --snapshot "$OUT/rodeo.rvx" >> "$R" ;;
+    rodeo-int8) timeout "$TO" nice "$OUT/vbench" "$DATA" --quant int8 --threads "$THREADS" --efs "$EFS" --skip-extra --snapshot "$OUT/rodeo-int8.rvx" >> "$R" ;;
     pyhnswlib) timeout "$TO" nice /usr/bin/python3 bench/index/py_peers.py "$DATA" 16 200 "$THREADS" "$EFS" 1 hnswlib >> "$R" ;;
     faiss) timeout "$TO" nice /usr/bin/python3 bench/index/py_peers.py "$DATA" 16 200 "$THREADS" "$EFS" 1 faiss >> "$R" ;;
   esac
