@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/resource.h>
 
 static double now(void) { return time_mono_us() / 1e6; }
 /* CPU time of this thread: on a shared machine, wall time also counts time spent waiting
@@ -128,6 +129,8 @@ int main(int argc, char **argv)
 search:;
     vindex_hit_t h[10];
     size_t queries_run = 0;
+    struct rusage ru0, ru1;
+    getrusage(RUSAGE_SELF, &ru0);
     for (int r = 0; r < rounds; r++) {
         char *list = strdup(efs);
         for (char *tok = strtok(list, ","); tok; tok = strtok(NULL, ",")) {
@@ -150,8 +153,10 @@ search:;
         /* resident memory after the query sweep (re-ranking faults vector pages back in);
          * deltas from before the build or load */
         rss_split(&a1, &f1);
-        printf("{\"engine\": \"%s\", \"after_queries\": %zu, \"rss_anon_bytes\": %ld, \"rss_file_bytes\": %ld%s}\n",
-               name, queries_run, (a1 - a0) * 1024L, (f1 - f0) * 1024L,
+        getrusage(RUSAGE_SELF, &ru1);
+        printf("{\"engine\": \"%s\", \"after_queries\": %zu, \"rss_anon_bytes\": %ld, \"rss_file_bytes\": %ld, "
+               "\"page_faults_during_queries\": %ld%s}\n",
+               name, queries_run, (a1 - a0) * 1024L, (f1 - f0) * 1024L, ru1.ru_minflt - ru0.ru_minflt,
                load ? ", \"loaded\": 1" : "");
         fflush(stdout);
     }

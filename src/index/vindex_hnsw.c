@@ -31,7 +31,8 @@ static inline uint32_t *links_at(const vindex_t *v, const vtab_t *t, uint32_t s,
  * 2-core bench machine: 4 ahead gave the best median QPS (8.5k vs 8.3k for 2 ahead and for
  * first-line-only prefetching); re-measured as CPU-time ratios to hnswlib over 6 interleaved
  * rounds: 4, 8, 12 and 16 ahead, and prefetching into L2 instead of L1, all within noise
- * (1.13-1.22x), see bench/results/index.md. -DPF_AHEAD=n overrides it for such runs. */
+ * (1.13-1.22x), see bench/results/index.md. -DPF_AHEAD=n overrides it for such runs, and
+ * -DPF_LINES=n limits the prefetch to a record's first n cache lines. */
 #ifndef PF_AHEAD
 #define PF_AHEAD 4
 #endif
@@ -40,6 +41,9 @@ static inline void prefetch_record(const vindex_t *v, const vtab_t *t, uint32_t 
 {
     const char *p = vindex_node(v, t, s);
     size_t end = v->code_off + v->code_bytes;
+#ifdef PF_LINES
+    if (end > (size_t)PF_LINES * 64) end = (size_t)PF_LINES * 64;
+#endif
     for (size_t o = 0; o < end; o += 64) _mm_prefetch(p + o, _MM_HINT_T0);
 }
 
