@@ -98,6 +98,10 @@ int vquant_train(vindex_t *v, const float *x, size_t n)
 int vquant_encode(const vindex_t *v, const float *x, int8_t *code)
 {
     const vqgrid_t *g = vquant_grid(v);
+    if (!g) {   /* untrained (nothing stored yet): any code will do, nothing is compared */
+        memset(code, 0, v->dim);
+        return 0;
+    }
     float inv = 1.0f / g->scale, worst = 0;
     for (size_t j = 0; j < v->dim; j++) {
         float t = (x[j] - g->off[j]) * inv;

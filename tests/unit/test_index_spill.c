@@ -198,6 +198,15 @@ TEST(index_int8_retrains_when_first_batch_unrepresentative)
     rec = recall_against_brute(v, all, 2000, dim, VINDEX_L2, b + nb * dim, nq);
     CHECK(rec >= 0.9);
     vindex_free(v);
+
+    /* an int8 collection with nothing stored has no grid yet: searching it (int8 scan) works */
+    v = vindex_create(&p, NULL, 0);
+    REQUIRE(v);
+    vindex_hit_t h1[1];
+    vindex_search_opts_t o2 = {.exact = 2};
+    CHECK_INT(vindex_search(v, b, 1, &o2, h1), 0);
+    CHECK_INT(vindex_search(v, b, 1, NULL, h1), 0);
+    vindex_free(v);
     free(code);
     free(ids);
     free(all);
