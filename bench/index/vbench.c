@@ -10,8 +10,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <sys/resource.h>
 
 static double now(void) { return time_mono_us() / 1e6; }
+/* CPU time of this thread: on a shared machine, wall time also counts time spent waiting
+ * for a core, CPU time does not (single-thread search QPS is reported both ways). */
+static double cpu_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
 
 static long rss_kb(void)
 {
@@ -22,6 +32,20 @@ static long rss_kb(void)
         if (!strncmp(line, "VmRSS:", 6)) kb = atol(line + 6);
     if (f) fclose(f);
     return kb;
+}
+
+/* Resident memory split as the kernel reports it: anonymous (heap) vs file-backed pages
+ * (page cache mapped into this process: snapshot and spill-file mappings). kB. */
+static void rss_split(long *anon, long *file)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    *anon = *file = 0;
+    while (f && fgets(line, sizeof line, f)) {
+        if (!strncmp(line, "RssAnon:", 8)) *anon = atol(line + 8);
+        if (!strncmp(line, "RssFile:", 8)) *file = atol(line + 8);
+    }
+    if (f) fclose(f);
 }
 
 static int cmp_d(const void *a, const void *b)
@@ -72,6 +96,8 @@ int main(int argc, char **argv)
     p.ef_construction = (uint32_t)efc;
     p.quant = quant ? VINDEX_QUANT_INT8 : VINDEX_QUANT_NONE;
     vindex_t *v = NULL;
+    long rss0 = rss_kb(), a0, f0, a1, f1;
+    rss_split(&a0, &f0);
     if (load) {
         v = vindex_load(load, err, sizeof err);
         if (!v) { fprintf(stderr, "vbench: %s\n", err); return 1; }
@@ -83,37 +109,56 @@ int main(int argc, char **argv)
     uint64_t *ids = malloc(n * sizeof *ids);
     vindex_attrs_t *attrs = calloc(n, sizeof *attrs);
     for (size_t i = 0; i < n; i++) { ids[i] = i; attrs[i].category = (uint32_t)(i % 100); }
-    long rss0 = rss_kb();
+    rss0 = rss_kb();
+    rss_split(&a0, &f0);
     double t0 = now();
     if (vindex_upsert_batch(v, ids, x, attrs, n, threads, err, sizeof err)) { fprintf(stderr, "%s\n", err); return 1; }
     double build = now() - t0;
     long rss1 = rss_kb();
+    rss_split(&a1, &f1);
     vindex_stats_t st;
     vindex_stats(v, &st);
     printf("{\"engine\": \"%s\", \"n\": %zu, \"dim\": %zu, \"m\": %d, \"ef_construction\": %d, \"threads\": %d, "
-           "\"build_seconds\": %.2f, \"memory_bytes\": %ld, \"index_bytes\": %zu, \"kernels\": \"%s\"}\n",
-           name, n, d, m, efc, threads, build, (rss1 - rss0) * 1024L, st.memory_bytes, st.kernels);
+           "\"build_seconds\": %.2f, \"memory_bytes\": %ld, \"rss_anon_bytes\": %ld, \"rss_file_bytes\": %ld, "
+           "\"index_bytes\": %zu, \"kernels\": \"%s\"}\n",
+           name, n, d, m, efc, threads, build, (rss1 - rss0) * 1024L, (a1 - a0) * 1024L,
+           (f1 - f0) * 1024L, st.memory_bytes, st.kernels);
     fflush(stdout);
     free(ids);
     free(attrs);
 search:;
     vindex_hit_t h[10];
+    size_t queries_run = 0;
+    struct rusage ru0, ru1;
+    getrusage(RUSAGE_SELF, &ru0);
     for (int r = 0; r < rounds; r++) {
         char *list = strdup(efs);
         for (char *tok = strtok(list, ","); tok; tok = strtok(NULL, ",")) {
             vindex_search_opts_t o = {.ef = (uint32_t)atoi(tok)};
             double rec = 0;
-            double t1 = now();
+            double t1 = now(), c1 = cpu_now();
             for (size_t i = 0; i < nq; i++) {
                 int got = vindex_search(v, q + i * d, 10, &o, h);
                 rec += recall10(h, got, gt + i * kg);
             }
-            double secs = now() - t1;
-            printf("{\"engine\": \"%s\", \"round\": %d, \"ef\": %s, \"recall\": %.4f, \"qps\": %.1f}\n",
-                   name, r, tok, rec / nq, nq / secs);
+            double secs = now() - t1, csecs = cpu_now() - c1;
+            queries_run += nq;
+            printf("{\"engine\": \"%s\", \"round\": %d, \"ef\": %s, \"recall\": %.4f, \"qps\": %.1f, \"qps_cpu\": %.1f}\n",
+                   name, r, tok, rec / nq, nq / secs, nq / csecs);
             fflush(stdout);
         }
         free(list);
+    }
+    {
+        /* resident memory after the query sweep (re-ranking faults vector pages back in);
+         * deltas from before the build or load */
+        rss_split(&a1, &f1);
+        getrusage(RUSAGE_SELF, &ru1);
+        printf("{\"engine\": \"%s\", \"after_queries\": %zu, \"rss_anon_bytes\": %ld, \"rss_file_bytes\": %ld, "
+               "\"page_faults_during_queries\": %ld%s}\n",
+               name, queries_run, (a1 - a0) * 1024L, (f1 - f0) * 1024L, ru1.ru_minflt - ru0.ru_minflt,
+               load ? ", \"loaded\": 1" : "");
+        fflush(stdout);
     }
     if (extra) {
         /* exact single-query latency: fp32 scan; int8 scan + re-rank on int8 collections */
@@ -179,7 +224,9 @@ search:;
             free(lf); free(lu);
         }
         free(lat);
-        if (snap) {
+    }
+    if (snap) {
+        {
             double t1 = now();
             if (vindex_save(v, snap, err, sizeof err)) { fprintf(stderr, "%s\n", err); return 1; }
             double save = now() - t1;

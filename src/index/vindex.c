@@ -86,14 +86,14 @@ vindex_t *vindex_alloc(const vindex_params_t *p, char *err, size_t errlen)
     v->chunk_mask = ((size_t)1 << sh) - 1;
     v->rng = p->seed ? p->seed : 0x5eed5eedULL;
     v->log_fd = -1;
+    v->spill_fd = -1;
     pthread_mutex_init(&v->wlock, NULL);
     pthread_mutex_init(&v->ep_lock, NULL);
     pthread_mutex_init(&v->scratch_lock, NULL);
     pthread_mutex_init(&v->log_lock, NULL);
     for (int i = 0; i < VINDEX_LOCK_STRIPES; i++) pthread_mutex_init(&v->node_locks[i], NULL);
-    v->q_off = calloc(p->dim, sizeof(float));
     v->tab = calloc(1, sizeof(vtab_t));
-    if (!v->q_off || !v->tab) {
+    if (!v->tab) {
         vindex_set_err(err, errlen, "out of memory");
         vindex_free(v);
         return NULL;
@@ -126,7 +126,7 @@ void vindex_free(vindex_t *v)
             }
             if (t->nodes && !in_map(v, t->nodes[c])) free(t->nodes[c]);
             if (t->meta && !in_map(v, t->meta[c])) free(t->meta[c]);
-            if (t->vec && !in_map(v, t->vec[c])) free(t->vec[c]);
+            if (t->vec && !in_map(v, t->vec[c]) && !vspill_is(v, c, t->vec[c])) free(t->vec[c]);
             if (t->fattr) free(t->fattr[c]);
         }
     }
@@ -143,8 +143,9 @@ void vindex_free(vindex_t *v)
         free(s);
     }
     if (v->map) munmap(v->map, v->map_len);
+    vspill_close(v);
     free(v->ids);
-    free(v->q_off);
+    vquant_free(v);
     pthread_mutex_destroy(&v->wlock);
     pthread_mutex_destroy(&v->ep_lock);
     pthread_mutex_destroy(&v->scratch_lock);
@@ -195,9 +196,10 @@ int vindex_grow_to(vindex_t *v, size_t n)
         uint32_t **up = calloc(per, sizeof *up);
         vindex_attrs_t *fa = calloc(per, sizeof *fa);
         float *vec = NULL;
-        if (v->p.quant == VINDEX_QUANT_INT8) vec = malloc(per * v->dim * sizeof(float));
+        if (v->p.quant == VINDEX_QUANT_INT8) vec = vspill_chunk(v, c);
         if (!meta || !up || !fa || (v->p.quant == VINDEX_QUANT_INT8 && !vec)) {
-            free(nodes); free(meta); free(up); free(vec); free(fa);
+            free(nodes); free(meta); free(up); free(fa);
+            if (vec && !vspill_is(v, c, vec)) free(vec);
             return -1;
         }
         /* Chunks are only reachable for slots < n_slots, which is published later. */
@@ -363,9 +365,9 @@ int vindex_insert_prepared(vindex_t *v, uint64_t id, const float *x, const vinde
     static const vindex_attrs_t zero;
     if (!a) a = &zero;
     pthread_mutex_lock(&v->wlock);
-    if (v->p.quant == VINDEX_QUANT_INT8 && !v->q_trained) vquant_train(v, x, 1);
     size_t slot = v->n_slots;
-    if (slot >= UINT32_MAX - 1 || vindex_grow_to(v, slot + 1) || idmap_reserve(v, v->n_live + 1)) {
+    if ((v->p.quant == VINDEX_QUANT_INT8 && !v->q && vquant_train(v, x, 1)) ||
+        slot >= UINT32_MAX - 1 || vindex_grow_to(v, slot + 1) || idmap_reserve(v, v->n_live + 1)) {
         pthread_mutex_unlock(&v->wlock);
         return -1;
     }
@@ -394,17 +396,23 @@ int vindex_insert_prepared(vindex_t *v, uint64_t id, const float *x, const vinde
     memset(node, 0, v->code_off);
     *(uint32_t *)node = SLOT_LIVE;
     if (v->p.quant == VINDEX_QUANT_INT8) {
-        vquant_encode(v, x, (int8_t *)(node + v->code_off));
+        if (vquant_encode(v, x, (int8_t *)(node + v->code_off))) v->q_out++;
         memcpy(t->vec[slot >> v->chunk_shift] + (slot & v->chunk_mask) * v->dim, x,
                v->dim * sizeof(float));
+        /* every earlier slot of a chunk is written before its last one (slots are handed
+         * out in order under this lock): a full chunk's pages leave our resident set */
+        if ((slot & v->chunk_mask) == v->chunk_mask) vspill_drop(v, slot >> v->chunk_shift);
     } else {
         memcpy(node + v->code_off, x, v->dim * sizeof(float));
     }
     vindex_idmap_put(v, id, (uint32_t)slot);
     __atomic_add_fetch(&v->n_live, 1, __ATOMIC_RELAXED);
     __atomic_store_n(&v->n_slots, slot + 1, __ATOMIC_RELEASE);
+    int retrain = vquant_needs_retrain(v);
     pthread_mutex_unlock(&v->wlock);
     if (do_log && vlog_append_upsert(v, id, x, a)) return -1;
+    /* before linking, so this node and the ones after it are linked on the new grid */
+    if (retrain && vquant_retrain(v)) return -1;
     vhnsw_insert(v, (uint32_t)slot, level);
     return 0;
 }
@@ -468,7 +476,7 @@ int vindex_upsert_batch(vindex_t *v, const uint64_t *ids, const float *vecs,
     }
     if (v->p.quant == VINDEX_QUANT_INT8 && n) {
         pthread_mutex_lock(&v->wlock);
-        if (!v->q_trained) {
+        if (!v->q) {
             size_t ns = n < 20000 ? n : 20000;
             float *tmp = malloc(ns * v->dim * sizeof(float));
             if (tmp) {
@@ -552,7 +560,7 @@ void vindex_stats(const vindex_t *cv, vindex_stats_t *o)
         if (in_map(v, t->nodes[c])) mapped += per * v->stride; else heap += per * v->stride;
         heap += per * (sizeof(vmeta_t) + sizeof(void *) + sizeof(vindex_attrs_t));
         if (t->vec[c]) {
-            if (in_map(v, t->vec[c])) mapped += per * v->dim * sizeof(float);
+            if (in_map(v, t->vec[c]) || vspill_is(v, c, t->vec[c])) mapped += per * v->dim * sizeof(float);
             else heap += per * v->dim * sizeof(float);
         }
         (void)b;

@@ -8,7 +8,12 @@
  *     threads insert (readers never block and never see a torn node).
  * Each vector carries a few attributes (vindex_attrs_t) that a filter can test during the
  * search. Optional int8 scalar quantisation keeps the graph's vectors as int8 codes (4x
- * smaller, faster traversal) and re-ranks the best candidates with the exact fp32 vectors.
+ * smaller, faster traversal) and re-ranks the best candidates with the exact fp32 vectors,
+ * which are kept in a file mapping (the snapshot's own file after a load, else an unnamed
+ * spill file under $RODEO_VINDEX_SPILL_DIR, $TMPDIR or /var/tmp), not in anonymous memory:
+ * their pages are page cache, faulted in by re-ranking and reclaimable by the kernel. The
+ * int8 grid is retrained on a sample spread over the stored vectors when the collection
+ * outgrows the sample it was trained on or new vectors fall outside it.
  *
  * Scores: for VINDEX_COSINE and VINDEX_IP a hit's score is the inner product (higher is
  * better; for COSINE the vectors and queries are normalised on the way in, so it is the
@@ -99,7 +104,8 @@ void      vindex_free(vindex_t *v);
 int vindex_upsert(vindex_t *v, uint64_t id, const float *vec, const vindex_attrs_t *attrs,
                   char *err, size_t errlen);
 /* n vectors (row-major, n x dim), ids[n], attrs[n] or NULL, using `threads` threads (<=1: the
- * calling thread). With int8 quantisation an untrained collection trains on this batch.
+ * calling thread). With int8 quantisation an untrained collection trains on a sample spread
+ * over this batch (and later retrains as described above).
  * An id repeated within one batch keeps one of its vectors (which one is unspecified when
  * threads > 1). */
 int vindex_upsert_batch(vindex_t *v, const uint64_t *ids, const float *vecs,

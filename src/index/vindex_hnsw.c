@@ -29,13 +29,21 @@ static inline uint32_t *links_at(const vindex_t *v, const vtab_t *t, uint32_t s,
 /* How many neighbours ahead of the distance being computed their records are prefetched
  * (whole record: links + code). Measured at 100k x 512 fp32, ef 24, one thread, on the shared
  * 2-core bench machine: 4 ahead gave the best median QPS (8.5k vs 8.3k for 2 ahead and for
- * first-line-only prefetching); differences were within noise, see bench/results/index.md. */
+ * first-line-only prefetching); re-measured as CPU-time ratios to hnswlib over 6 interleaved
+ * rounds: 4, 8, 12 and 16 ahead, and prefetching into L2 instead of L1, all within noise
+ * (1.13-1.22x), see bench/results/index.md. -DPF_AHEAD=n overrides it for such runs, and
+ * -DPF_LINES=n limits the prefetch to a record's first n cache lines. */
+#ifndef PF_AHEAD
 #define PF_AHEAD 4
+#endif
 
 static inline void prefetch_record(const vindex_t *v, const vtab_t *t, uint32_t s)
 {
     const char *p = vindex_node(v, t, s);
     size_t end = v->code_off + v->code_bytes;
+#ifdef PF_LINES
+    if (end > (size_t)PF_LINES * 64) end = (size_t)PF_LINES * 64;
+#endif
     for (size_t o = 0; o < end; o += 64) _mm_prefetch(p + o, _MM_HINT_T0);
 }
 
@@ -49,16 +57,22 @@ static void greedy_level(const vindex_t *v, const vtab_t *t, const vquery_t *q, 
                          size_t nlimit, uint32_t *cur, float *curd)
 {
     int changed = 1;
+    uint32_t nb[128];
     while (changed) {
         changed = 0;
         uint32_t *ll = links_at(v, t, *cur, level);
-        uint32_t cnt = ld(ll);
+        uint32_t cnt = ld(ll), k = 0;
         if (cnt > v->m) cnt = v->m;
         for (uint32_t i = 0; i < cnt; i++) {
             uint32_t n = ld(ll + 1 + i);
-            if (n >= nlimit) continue;
-            float d = node_dist(v, t, q, n);
-            if (d < *curd) { *curd = d; *cur = n; changed = 1; }
+            if (n < nlimit) nb[k++] = n;
+        }
+        /* same prefetch pipeline as level 0: these hops are a chain of cache misses too */
+        for (uint32_t j = 0; j < k && j < PF_AHEAD; j++) prefetch_record(v, t, nb[j]);
+        for (uint32_t j = 0; j < k; j++) {
+            if (j + PF_AHEAD < k) prefetch_record(v, t, nb[j + PF_AHEAD]);
+            float d = node_dist(v, t, q, nb[j]);
+            if (d < *curd) { *curd = d; *cur = nb[j]; changed = 1; }
         }
     }
 }

@@ -52,6 +52,13 @@ typedef struct vscratch {
 
 typedef struct { uint64_t key; uint32_t slot; uint32_t used; } vidslot_t;
 
+/* int8 grid: code = clamp(round((x - off) / scale)); off is zero for IP/COSINE. */
+typedef struct vqgrid {
+    float scale;
+    struct vqgrid *retired;
+    float off[];
+} vqgrid_t;
+
 #define VINDEX_LOCK_STRIPES 1024
 
 struct vindex {
@@ -75,16 +82,22 @@ struct vindex {
     vidslot_t *ids; size_t ids_cap, ids_used;  /* id -> slot, open addressing, under wlock */
     uint64_t rng;
 
-    /* int8 quantiser: code = clamp(round((x - off) / scale)); off is zero for IP/COSINE */
-    int q_trained;
-    float q_scale;
-    float *q_off;
+    /* int8 quantiser (vindex_quant.c): the current grid (atomic pointer, NULL until trained;
+     * replaced grids stay on its retired list until vindex_free), how many vectors it was
+     * trained on and how many inserted since fell well outside it (both under wlock) */
+    struct vqgrid *q;
+    size_t q_train_n, q_out, q_retrains;
 
     pthread_mutex_t scratch_lock;
     vscratch_t *scratch_free;
 
     /* snapshot mapping (vfile.c); chunks inside it are not freed */
     void *map; size_t map_len;
+
+    /* spill file for the fp32 vectors of int8 collections (vindex_spill.c): chunk c of
+     * t->vec is spill_maps[c] when it was mapped from there */
+    int spill_fd, spill_failed;
+    void **spill_maps; size_t spill_cap, spill_len;
 
     /* append log (vlog.c) */
     int log_fd; int log_sync;
@@ -203,10 +216,32 @@ static inline float vindex_score(const vindex_t *v, float d)
 }
 
 /* vindex_quant.c */
+const vqgrid_t *vquant_grid(const vindex_t *v);
+/* Publishes a new grid (caller holds wlock or is single-threaded); -1 when out of memory. */
+int  vquant_install(vindex_t *v, float scale, const float *off);
+void vquant_free(vindex_t *v);
+/* Trains a grid on n vectors and installs it (caller holds wlock). */
 int  vquant_train(vindex_t *v, const float *x, size_t n);
-void vquant_encode(const vindex_t *v, const float *x, int8_t *code);
+/* Encodes on the current grid; returns 1 when x lies well outside it (drift). */
+int  vquant_encode(const vindex_t *v, const float *x, int8_t *code);
 /* Query code: same grid as the data for L2, own scale for IP/COSINE. */
 void vquant_encode_query(const vindex_t *v, const float *q, int8_t *code);
+/* Should the grid be retrained (see vindex_quant.c)? Caller holds wlock. */
+int  vquant_needs_retrain(const vindex_t *v);
+/* Takes wlock; when still needed, retrains on a sample spread over all stored vectors and
+ * re-encodes every code. 0 on success or when not needed. */
+int  vquant_retrain(vindex_t *v);
+
+/* vindex_spill.c: file-backed chunks for the fp32 vectors of int8 collections. */
+size_t vspill_chunk_bytes(const vindex_t *v);
+/* A chunk for t->vec[c]: mapped from the spill file, or heap when no file can be made;
+ * NULL when out of memory. Caller holds wlock (or is single-threaded). */
+float *vspill_chunk(vindex_t *v, size_t c);
+int    vspill_is(const vindex_t *v, size_t c, const void *p);
+/* Unmaps chunk c's vector pages from this process when they are file-backed (the data stays
+ * in the file or page cache and faults back on the next read); heap chunks are left alone. */
+void   vspill_drop(const vindex_t *v, size_t c);
+void   vspill_close(vindex_t *v);
 
 /* vindex_hnsw.c */
 void vhnsw_insert(vindex_t *v, uint32_t slot, int level);

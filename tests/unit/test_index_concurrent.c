@@ -49,11 +49,12 @@ static void *creader(void *arg)
     return NULL;
 }
 
-TEST(index_concurrent_insert_and_search)
+static void concurrent_insert_and_search(vindex_quant_t quant)
 {
     float *x = tiu_clustered(CN, CDIM, 40, 0.4, 1, 31);
     vindex_params_t p;
     vindex_params_default(&p, CDIM, VINDEX_COSINE);
+    p.quant = quant;
     p.ef_construction = 40;
     p.flat_below = 50;      /* graph searches almost from the start */
     vindex_t *v = vindex_create(&p, NULL, 0);
@@ -85,6 +86,19 @@ TEST(index_concurrent_insert_and_search)
     CHECK(found >= expect * 98 / 100);
     vindex_free(v);
     free(x);
+}
+
+TEST(index_concurrent_insert_and_search)
+{
+    concurrent_insert_and_search(VINDEX_QUANT_NONE);
+}
+
+/* int8: readers re-rank from the file-mapped fp32 vectors while writers insert, and the grid
+ * is retrained several times meanwhile (single upserts retrain at 4, 16, 64, ... vectors),
+ * every code being re-encoded under the readers. */
+TEST(index_concurrent_insert_and_search_int8)
+{
+    concurrent_insert_and_search(VINDEX_QUANT_INT8);
 }
 
 /* Large vectors make small chunks (256 slots), so the chunk table is replaced several times
