@@ -6,7 +6,7 @@
  * model has no meaningful embeddings, and the scan costs the same either way. Response
  * assembly from the store (a few primary-key reads) is not included, as in latency.c.
  *
- * usage: clip_latency MODEL_DIR PHOTO.jpg [N=100000] [ITER=20] [bf16] */
+ * usage: clip_latency MODEL_DIR PHOTO.jpg [N=100000] [ITER=20] [bf16|int8] */
 #include "recog/clipmatch.h"
 #include "vision/intake.h"
 #include "core/timeutil.h"
@@ -39,12 +39,12 @@ static float gauss(void)
 
 int main(int argc, char **argv)
 {
-    if (argc < 3) { fprintf(stderr, "usage: clip_latency MODEL_DIR PHOTO.jpg [N] [ITER] [bf16]\n"); return 2; }
+    if (argc < 3) { fprintf(stderr, "usage: clip_latency MODEL_DIR PHOTO.jpg [N] [ITER] [bf16|int8]\n"); return 2; }
     long N = argc > 3 ? atol(argv[3]) : 100000;
     int iters = argc > 4 ? atoi(argv[4]) : 20;
-    int bf16 = argc > 5 && !strcmp(argv[5], "bf16");
+    int bf16 = argc > 5 && !strcmp(argv[5], "bf16"), int8 = argc > 5 && !strcmp(argv[5], "int8");
     char err[300];
-    clip_model_t *m = clip_load(argv[1], bf16 ? CLIP_LOAD_BF16 : 0, err, sizeof err);
+    clip_model_t *m = clip_load(argv[1], bf16 ? CLIP_LOAD_BF16 : int8 ? CLIP_LOAD_INT8 : 0, err, sizeof err);
     if (!m) { fprintf(stderr, "%s\n", err); return 1; }
     recog_clip_t *c = recog_clip_new(m, err, sizeof err);
     if (!c) { fprintf(stderr, "%s\n", err); return 1; }
@@ -59,7 +59,7 @@ int main(int argc, char **argv)
         snprintf(brand, sizeof brand, "Brand%ld", i % 40);
         recog_clip_add(c, RECOG_CLIP_IMAGE, i + 1, i + 1, cats[i % 8], brand, v);
     }
-    printf("CLIP %s (%s), %ld entries of %d dims\n", clip_name(m), clip_uses_bf16(m) ? "bf16" : "fp32", N, dim);
+    printf("CLIP %s (%s), %ld entries of %d dims\n", clip_name(m), clip_precision(m), N, dim);
     int64_t *t_intake = calloc((size_t)iters, 8), *t_embed = calloc((size_t)iters, 8), *t_match = calloc((size_t)iters, 8),
             *t_total = calloc((size_t)iters, 8);
     int64_t first = 0;

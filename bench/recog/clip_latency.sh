@@ -2,7 +2,7 @@
 # clip_latency.sh — recognition latency on the CLIP path (bench/recog/clip_latency.c) with a
 # random-weight full-size CLIP ViT-B/32 (written by bench/ml/bench.py's generator, text tower
 # included) on a 12 MP JPEG against N entries (default 100000).
-# usage: bench/recog/clip_latency.sh [N] [ITER] [bf16]
+# usage: bench/recog/clip_latency.sh [N] [ITER] [bf16|int8]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 N=${1:-100000}; ITER=${2:-20}; PREC=${3:-fp32}
