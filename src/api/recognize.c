@@ -225,6 +225,7 @@ static void recognize_slow(http_req_t *req, http_resp_t *resp, const http_part_t
     io.consent = consent;
     io.input_size = recog_intake_size(engine);   /* CLIP's tensor; classic uses the thumbnail */
     io.max_file_bytes = g_config.max_upload_bytes ? g_config.max_upload_bytes : io.max_file_bytes;
+    io.sha256 = file->sha256;   /* hashed by the HTTP layer as the upload streamed */
     vision_intake_t in;
     memset(&in, 0, sizeof in);
     /* the request was announced to the batcher: recog_respond ends that; other exits here */

@@ -114,7 +114,8 @@ static int intake_run(const uint8_t *data, size_t len, const vision_intake_optio
         vision_error_set(&r->error, 500, "internal_error", "Bad model input size %d", opt->input_size);
         goto out;
     }
-    sha256_hex(data, len, r->sha256);
+    if (opt->sha256 && strlen(opt->sha256) == 64) memcpy(r->sha256, opt->sha256, 65);
+    else sha256_hex(data, len, r->sha256);
     r->t.sha256_us = lap(&mark);
 
     r->format = vision_format_sniff(data, len);

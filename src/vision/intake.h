@@ -42,6 +42,8 @@ typedef struct {
     size_t max_decoder_bytes;   /* JPEG decoder working memory cap (256 MiB) */
     int max_scans;              /* progressive JPEG scan cap (1000) */
     int thumb_size;             /* thumbnail longest side (256); 0 = no thumbnail */
+    const char *sha256;         /* the bytes' SHA-256 (64 hex) when the caller already took it
+                                 * (an upload hashed as it streamed); NULL: intake hashes them */
 } vision_intake_options_t;
 
 /* Microseconds per stage (monotonic clock). */

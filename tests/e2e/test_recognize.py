@@ -2,6 +2,7 @@
 search and detail with prices, POST /api/recognize-product on photos made from catalog
 images (contract shape + "method"), the duplicate cache, every bad upload, consent and
 analytics, admin catalog writes, and `rodeo recognize` printing the same JSON."""
+import hashlib
 import io
 import json
 import os
@@ -123,8 +124,13 @@ def test_recognize_contract_shape(srv):
     wait_catalog(srv)
     hats = srv.get("/api/products?category=saddles&limit=5").json()["items"]
     product = hats[2]
-    r = recognize(srv, photo_of(srv, product, seed=3), {"include_prices": "true", "consent_to_fingerprinting": "false"})
+    photo = photo_of(srv, product, seed=3)
+    r = recognize(srv, photo, {"include_prices": "true", "consent_to_fingerprinting": "false"})
     assert r.status == 200, r
+    # the photo is kept content-addressed by its SHA-256 (taken as the upload streamed)
+    sha = hashlib.sha256(photo).hexdigest()
+    with open(os.path.join(srv.dir, "data", "blobs", sha[:2], sha[2:4], sha), "rb") as f:
+        assert f.read() == photo
     d = r.json()
     assert d["success"] is True and d["method"] == "classic" and d["cached"] is False
     assert d["category"]["category"] == "saddles", d["category"]

@@ -810,3 +810,28 @@ TEST(vision_phash_finds_near_duplicates)
     vision_intake_free(&c);
     vision_intake_free(&d);
 }
+
+/* A digest the caller already took (the HTTP layer hashes uploads as they stream) is used as
+ * given; without one, intake hashes the bytes itself, and the two agree on a real upload. */
+TEST(vision_intake_takes_the_callers_digest)
+{
+    REQUIRE(corpus_dir());
+    vision_intake_options_t o;
+    vision_intake_options_default(&o);
+    vision_intake_t own, given;
+    REQUIRE(run_intake("baseline.jpg", &o, &own) == 0);
+    CHECK_INT((int)strlen(own.sha256), 64);
+    char other[65];
+    memset(other, 'a', 64);
+    other[64] = 0;
+    o.sha256 = other;
+    REQUIRE(run_intake("baseline.jpg", &o, &given) == 0);
+    CHECK_STR(given.sha256, other);          /* not recomputed */
+    CHECK(given.phash == own.phash);
+    vision_intake_free(&given);
+    o.sha256 = "short";                       /* not a digest: intake hashes the bytes */
+    REQUIRE(run_intake("baseline.jpg", &o, &given) == 0);
+    CHECK_STR(given.sha256, own.sha256);
+    vision_intake_free(&given);
+    vision_intake_free(&own);
+}
