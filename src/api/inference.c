@@ -126,7 +126,7 @@ void api_models_info(http_req_t *req, http_resp_t *resp)
         json_object_set_new(clip, "remote", json_boolean(m == NULL));
         if (m) {
             json_object_set_new(clip, "text", json_boolean(clip_has_text(m)));
-            json_object_set_new(clip, "precision", json_string(clip_uses_bf16(m) ? "bf16" : "fp32"));
+            json_object_set_new(clip, "precision", json_string(clip_precision(m)));
         }
     } else json_object_set_new(clip, "detail", json_string(ready ? "the remote inference tier does not answer" : ml_service_clip_error()));
     json_t *vit = json_object();

@@ -91,6 +91,7 @@ def test_models_info(srv):
     assert r.status == 200, r
     d = r.json()["clip"]
     assert d["loaded"] and d["dim"] == 24 and d["image_size"] == 32 and d["text"] and d["model"] == "clip_tiny", d
+    assert d["precision"] == "fp32", d
     assert r.json()["vit"]["loaded"] is False
 
 
@@ -199,6 +200,28 @@ def test_remote_inference_tier(srv):
     dead = OTHERS["dead"] = harness.Server(env={"INFERENCE_URL": "http://127.0.0.1:1",
                                                "CLIP_MODEL": os.path.join(TMP, "does-not-exist")}).start()
     check_error(dead.post("/v1/embed/text", {"texts": ["a"]}), 503)
+
+
+def cpu_has(flag):
+    with open("/proc/cpuinfo") as f:
+        return any(flag in line.split() for line in f if line.startswith("flags"))
+
+
+def test_reduced_precision_server(srv):
+    """ML_PRECISION=int8: the model reports the path it runs (int8 where the CPU has VNNI,
+    else fp32) and its embeddings stay within cosine 0.995 of the fp32 server's."""
+    s = OTHERS["int8"] = harness.Server(env=dict(SERVER_ENV, ML_PRECISION="int8")).start()
+    info = s.get("/v1/models").json()["clip"]
+    assert info["precision"] == ("int8" if cpu_has("avx512_vnni") else "fp32"), info
+    for seed in (1, 2):
+        p = [("file", "a.png", photo(seed), "image/png")]
+        a = post_multipart(srv, "/v1/embed/image", [], p).json()["embeddings"][0]
+        b = post_multipart(s, "/v1/embed/image", [], p).json()["embeddings"][0]
+        assert sum(x * y for x, y in zip(a, b)) >= 0.995
+    texts = lines("clip_texts.txt")
+    a = srv.post("/v1/embed/text", {"texts": texts}).json()["embeddings"]
+    b = s.post("/v1/embed/text", {"texts": texts}).json()["embeddings"]
+    assert all(sum(x * y for x, y in zip(u, v)) >= 0.995 for u, v in zip(a, b))
 
 
 def start_inference_role(env):
