@@ -199,16 +199,9 @@ static json_t *cached(int64_t user_id, uint64_t phash, const char *options)
 {
     vision_dup_match_t m[8];
     size_t n = vision_dupindex_query(dups, phash, DUP_DISTANCE, m, 8);
-    int64_t now = time_now_us();
     for (size_t i = 0; i < n; i++) {
-        int64_t owner = 0, at = 0;
-        char *res = NULL;
-        if (store_upload_results(g_api.store, m[i].id, &owner, &res, &at) != STORE_OK) continue;
-        json_t *r = (owner == user_id && now - at < DUP_WINDOW_US && res) ? json_loads(res, 0, NULL) : NULL;
-        free(res);
-        const char *opts = json_string_value(json_object_get(r, "_options"));
-        if (r && opts && !strcmp(opts, options)) return r;
-        json_decref(r);
+        json_t *r = cached_upload(m[i].id, user_id, options);
+        if (r) return r;
     }
     return NULL;
 }

@@ -161,6 +161,15 @@ def test_recognize_contract_shape(srv):
     d2 = r2.json()
     assert d2["cached"] is True and [m["product_id"] for m in d2["matches"]] == ids
     assert time.time() - t0 < 5
+    # re-encoded (other bytes, same picture): the near-duplicate cache by pHash answers
+    from PIL import Image
+    buf = io.BytesIO()
+    Image.open(io.BytesIO(photo)).save(buf, format="JPEG", quality=85)
+    assert buf.getvalue() != photo
+    r4 = recognize(srv, buf.getvalue(), {"include_prices": "true"})
+    assert r4.status == 200, r4
+    d4 = r4.json()
+    assert d4["cached"] is True and [m["product_id"] for m in d4["matches"]] == ids
     # without prices: no prices key; filters narrow the matches
     r3 = recognize(srv, photo_of(srv, product, seed=4), {"include_prices": "false", "top_k": "3",
                                                           "brand": product["brand"]})
