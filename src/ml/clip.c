@@ -8,8 +8,6 @@
 #include "ml/clip.h"
 #include "ml/bpe.h"
 #include "ml/encoder.h"
-#include "ml/gemm_bf16.h"
-#include "ml/gemm_i8.h"
 #include "ml/patch.h"
 #include "ml/weights.h"
 #include "core/buf.h"
@@ -144,6 +142,11 @@ static char *path_join(const char *dir, const char *file)
     return buf_steal(&b);
 }
 
+int clip_weights_flags(int load_flags)
+{
+    return (load_flags & CLIP_LOAD_INT8 ? ML_WEIGHTS_INT8 : 0) | (load_flags & CLIP_LOAD_BF16 ? ML_WEIGHTS_BF16 : 0);
+}
+
 clip_model_t *clip_load(const char *dir, int flags, char *err, size_t errlen)
 {
     char *cfg_path = path_join(dir, "config.json"), *st_path = path_join(dir, "model.safetensors");
@@ -157,9 +160,7 @@ clip_model_t *clip_load(const char *dir, int flags, char *err, size_t errlen)
     m = xcalloc(1, sizeof *m);
     const char *slash = strrchr(dir, '/');
     m->name = xstrdup(slash && slash[1] ? slash + 1 : dir);
-    int wflags = ((flags & CLIP_LOAD_INT8) && gemm_i8_hw() ? ML_WEIGHTS_INT8 : 0) |
-                 ((flags & CLIP_LOAD_BF16) && gemm_bf16_hw() ? ML_WEIGHTS_BF16 : 0);
-    if (ml_weights_open(&m->w, st_path, wflags, err, errlen) != 0) { clip_free(m); m = NULL; goto out; }
+    if (ml_weights_open(&m->w, st_path, clip_weights_flags(flags), err, errlen) != 0) { clip_free(m); m = NULL; goto out; }
     m->dim = ml_json_int(cfg, "projection_dim", 512);
     if (m->dim <= 0 || m->dim > 65536) { snprintf(err, errlen, "%s: bad projection_dim", cfg_path); clip_free(m); m = NULL; goto out; }
     int64_t one = 1;

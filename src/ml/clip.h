@@ -28,6 +28,8 @@ int   clip_has_text(const clip_model_t *m);
 int   clip_uses_bf16(const clip_model_t *m);
 int   clip_uses_int8(const clip_model_t *m);
 const char *clip_precision(const clip_model_t *m); /* "int8", "bf16" or "fp32" */
+/* CLIP_LOAD_* precision flags as ml_weights_open flags (weights.h); shared with vit_load. */
+int   clip_weights_flags(int load_flags);
 float clip_logit_scale(const clip_model_t *m);    /* exp(logit_scale) */
 const char *clip_name(const clip_model_t *m);     /* directory base name */
 

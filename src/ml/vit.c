@@ -4,8 +4,6 @@
 #include "ml/vit.h"
 #include "ml/clip.h"
 #include "ml/encoder.h"
-#include "ml/gemm_bf16.h"
-#include "ml/gemm_i8.h"
 #include "ml/patch.h"
 #include "ml/weights.h"
 #include "core/buf.h"
@@ -104,9 +102,7 @@ vit_model_t *vit_load(const char *dir, int flags, char *err, size_t errlen)
         goto out;
     }
     m = xcalloc(1, sizeof *m);
-    int wflags = ((flags & CLIP_LOAD_INT8) && gemm_i8_hw() ? ML_WEIGHTS_INT8 : 0) |
-                 ((flags & CLIP_LOAD_BF16) && gemm_bf16_hw() ? ML_WEIGHTS_BF16 : 0);
-    if (ml_weights_open(&m->w, sp.data, wflags, err, errlen) != 0) {
+    if (ml_weights_open(&m->w, sp.data, clip_weights_flags(flags), err, errlen) != 0) {
         free(m);
         m = NULL;
         goto out;

@@ -17,8 +17,9 @@ int ml_weights_open(ml_weights_t *w, const char *path, int flags, char *err, siz
     memset(w, 0, sizeof *w);
     w->st = safetensors_open(path, err, errlen);
     if (!w->st) return -1;
-    w->int8 = (flags & ML_WEIGHTS_INT8) != 0;
-    w->bf16 = !w->int8 && (flags & ML_WEIGHTS_BF16);
+    /* a path the CPU cannot run falls back to float32 (the caller's flags are wishes) */
+    w->int8 = (flags & ML_WEIGHTS_INT8) && gemm_i8_hw();
+    w->bf16 = !w->int8 && (flags & ML_WEIGHTS_BF16) && gemm_bf16_hw();
     return 0;
 }
 

@@ -21,7 +21,8 @@ typedef struct {
 /* What ml_weights_mat prepares besides the float32 view (flags of ml_weights_open). */
 enum { ML_WEIGHTS_BF16 = 1, ML_WEIGHTS_INT8 = 2 };
 /* Opens dir/model.safetensors. flags: ML_WEIGHTS_BF16 packs matrices for the bf16 path,
- * ML_WEIGHTS_INT8 quantises them for the int8 path (int8 wins when both are set). */
+ * ML_WEIGHTS_INT8 quantises them for the int8 path (int8 wins when both are set); a path
+ * this CPU cannot run is dropped (float32 then). */
 int  ml_weights_open(ml_weights_t *w, const char *path, int flags, char *err, size_t errlen);
 void ml_weights_close(ml_weights_t *w);
 /* The float32 data of tensor name with exactly the given shape, or NULL (error in w->err). */
