@@ -32,6 +32,13 @@ int blob_put_file(blob_store_t *s, const char *key, const char *path, char *err,
     return s->ops->put_file(s, key, path, err, cap);
 }
 
+int blob_put_file_hashed(blob_store_t *s, const char *key, const char *path, char *err, size_t cap)
+{
+    if (!blob_key_valid(key)) return bad_key(err, cap);
+    if (s->ops->put_file_hashed) return s->ops->put_file_hashed(s, key, path, err, cap);
+    return s->ops->put_file(s, key, path, err, cap);
+}
+
 int blob_get(blob_store_t *s, const char *key, size_t max_bytes, buf_t *out, char *err, size_t cap)
 {
     if (!blob_key_valid(key)) return bad_key(err, cap);

@@ -34,6 +34,8 @@ typedef struct {
     int   (*exists)(blob_store_t *s, const char *key);
     char *(*url)(blob_store_t *s, const char *key);
     void  (*close)(blob_store_t *s);
+    /* Optional (NULL = put_file): path's content is vouched to hash to key. */
+    int   (*put_file_hashed)(blob_store_t *s, const char *key, const char *path, char *err, size_t cap);
 } blob_ops_t;
 
 /* Backends embed this as their first member. */
@@ -74,6 +76,13 @@ blob_store_t *blob_s3_open(const blob_s3_config_t *cfg, char *err, size_t cap);
 int   blob_put(blob_store_t *s, const char *key, const void *data, size_t len, char *err, size_t cap);
 /* Stores a copy of the file at path (the caller keeps/deletes the original). */
 int   blob_put_file(blob_store_t *s, const char *key, const char *path, char *err, size_t cap);
+/* Like blob_put_file, for a file whose SHA-256 the caller already computed (the HTTP layer
+ * hashes an upload while it streams) and vouches for: the fs backend publishes it by
+ * hard-linking it into place when it lies on the store's filesystem (no copy, no second
+ * hash; the file and its directory are fsynced once), and copies it as blob_put_file does
+ * otherwise. The caller must not modify the file afterwards (unlinking it is fine). An
+ * object already stored under key is left as it is. Backends without a shortcut copy. */
+int   blob_put_file_hashed(blob_store_t *s, const char *key, const char *path, char *err, size_t cap);
 /* Appends the object's bytes to out (max_bytes 0 = no limit). */
 int   blob_get(blob_store_t *s, const char *key, size_t max_bytes, buf_t *out, char *err, size_t cap);
 /* Removing a missing object is BLOB_ERR_NOT_FOUND. */

@@ -2,7 +2,9 @@
  * write to a uniquely named temp file in the same filesystem, fsync it, rename it onto
  * the final name (atomic), fsync the directory so the rename itself survives a crash.
  * The SHA-256 is computed while copying, so a put can never store bytes under the wrong
- * content address. */
+ * content address. A file whose digest the caller vouches for (an upload the HTTP layer
+ * hashed as it streamed into a temp file under the data dir) skips the copy and the hash:
+ * it is fsynced and hard-linked onto the final name, which is just as atomic. */
 #include "blob/blob.h"
 #include "core/crypto.h"
 #include <dirent.h>
@@ -20,6 +22,7 @@ typedef struct {
     blob_store_t base;
     char *root;       /* <data_dir>/blobs */
     char *url_base;
+    dev_t dev;        /* root's filesystem: only files on it can be linked into place */
 } fs_store_t;
 
 static int fail(char *err, size_t cap, int code, const char *what, const char *detail)
@@ -146,6 +149,57 @@ static int fs_put_file(blob_store_t *s, const char *key, const char *path, char 
     return rc;
 }
 
+/* link(2) errors that mean "this file cannot be linked here" rather than "the store is
+ * broken": another filesystem, a filesystem without hard links, a link-count limit, or a
+ * policy (protected_hardlinks) refusing it. The copy still works in all of them. */
+static int link_unsupported(int e)
+{
+    return e == EXDEV || e == EPERM || e == EMLINK || e == ENOTSUP || e == EOPNOTSUPP || e == EACCES;
+}
+
+/* The vouched-for path: fsync the file, link it to root/ab/cd/key, fsync that directory.
+ * Falls back to the copy (fs_store, which hashes) when the file is elsewhere or the
+ * filesystem refuses the link. */
+static int fs_put_file_hashed(blob_store_t *s, const char *key, const char *path, char *err, size_t cap)
+{
+    fs_store_t *st = (fs_store_t *)s;
+    if (fs_exists(s, key)) return BLOB_OK;   /* never rewritten */
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return fail(err, cap, BLOB_ERR_IO, "blob source", strerror(errno));
+    struct stat sb;
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        close(fd);
+        return fail(err, cap, BLOB_ERR_IO, "blob source", "not a regular file");
+    }
+    buf_t dir = {0}, dst = {0};
+    int rc = BLOB_ERR_IO;
+    if (sb.st_dev != st->dev) goto copy;
+    /* the data must be durable before a name for it is */
+    if (fsync(fd) != 0) { rc = fail(err, cap, BLOB_ERR_IO, "blob fsync", strerror(errno)); goto out; }
+    buf_printf(&dir, "%s/%.2s", st->root, key);
+    if (mkdir_p1(dir.data) != 0) { rc = fail(err, cap, BLOB_ERR_IO, "blob mkdir", strerror(errno)); goto out; }
+    object_path(st, key, 1, &dir);
+    if (mkdir_p1(dir.data) != 0) { rc = fail(err, cap, BLOB_ERR_IO, "blob mkdir", strerror(errno)); goto out; }
+    object_path(st, key, 0, &dst);
+    if (link(path, dst.data) != 0) {
+        if (errno == EEXIST) { rc = BLOB_OK; goto out; }   /* a concurrent put of the same content won */
+        if (link_unsupported(errno)) goto copy;
+        rc = fail(err, cap, BLOB_ERR_IO, "blob link", strerror(errno));
+        goto out;
+    }
+    if (fsync_dir(dir.data) != 0) { rc = fail(err, cap, BLOB_ERR_IO, "blob fsync dir", strerror(errno)); goto out; }
+    rc = BLOB_OK;
+    goto out;
+copy:
+    if (lseek(fd, 0, SEEK_SET) != 0) { rc = fail(err, cap, BLOB_ERR_IO, "blob source", strerror(errno)); goto out; }
+    rc = fs_store(st, key, fd, NULL, 0, err, cap);
+out:
+    close(fd);
+    buf_free(&dir);
+    buf_free(&dst);
+    return rc;
+}
+
 static int fs_get(blob_store_t *s, const char *key, size_t max_bytes, buf_t *out, char *err, size_t cap)
 {
     buf_t p = {0};
@@ -210,7 +264,7 @@ static void fs_close(blob_store_t *s)
 }
 
 static const blob_ops_t fs_ops = {
-    "fs", fs_put, fs_put_file, fs_get, fs_remove, fs_exists, fs_url, fs_close,
+    "fs", fs_put, fs_put_file, fs_get, fs_remove, fs_exists, fs_url, fs_close, fs_put_file_hashed,
 };
 
 /* A crash between creating a temp file and renaming it leaves the temp file behind.
@@ -247,8 +301,11 @@ blob_store_t *blob_fs_open(const char *data_dir, const char *url_base, char *err
     buf_puts(&p, "/tmp");
     if (mkdir_p1(p.data) != 0) goto bad;
     sweep_tmp(p.data);
+    struct stat rsb;
+    if (stat(p.data, &rsb) != 0) goto bad;   /* blobs/tmp: where fs_store's temp files go */
     fs_store_t *st = xcalloc(1, sizeof *st);
     st->base.ops = &fs_ops;
+    st->dev = rsb.st_dev;
     st->root = xstrndup(p.data, rootlen);
     st->url_base = xstrdup(url_base ? url_base : "/blobs");
     buf_free(&p);

@@ -191,7 +191,7 @@ static void s3_close(blob_store_t *s)
 }
 
 static const blob_ops_t s3_ops = {
-    "s3", s3_put, s3_put_file, s3_get, s3_remove, s3_exists, s3_url, s3_close,
+    "s3", s3_put, s3_put_file, s3_get, s3_remove, s3_exists, s3_url, s3_close, NULL,
 };
 
 blob_store_t *blob_s3_open(const blob_s3_config_t *cfg, char *err, size_t cap)

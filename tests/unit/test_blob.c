@@ -160,6 +160,121 @@ TEST(blob_fs_put_file)
     free(dir);
 }
 
+/* Writes n bytes of a deterministic pattern to path; its digest goes to key. */
+static int write_pattern(const char *path, size_t n, int seed, char key[65])
+{
+    buf_t content = {0};
+    for (size_t i = 0; i < n; i++) buf_putc(&content, (char)(i * 13 + (size_t)seed + i / 777));
+    FILE *f = fopen(path, "wb");
+    int ok = f && fwrite(content.data, 1, content.len, f) == content.len;
+    if (f) fclose(f);
+    sha256_hex(content.data, content.len, key);
+    buf_free(&content);
+    return ok ? 0 : -1;
+}
+
+static int same_bytes(blob_store_t *s, const char *key, const char *path)
+{
+    buf_t got = {0}, want = {0};
+    char err[256];
+    int ok = blob_get(s, key, 0, &got, err, sizeof err) == BLOB_OK;
+    FILE *f = fopen(path, "rb");
+    char chunk[4096];
+    size_t n;
+    while (f && (n = fread(chunk, 1, sizeof chunk, f)) > 0) buf_append(&want, chunk, n);
+    if (f) fclose(f);
+    ok = ok && f && got.len == want.len && !memcmp(got.data, want.data, got.len);
+    buf_free(&got);
+    buf_free(&want);
+    return ok;
+}
+
+/* A vouched-for upload on the store's filesystem is linked, not copied: the stored object
+ * is the same inode, under the right key, with the right bytes; the caller may then unlink
+ * its name; an existing object is not rewritten. */
+TEST(blob_fs_put_file_hashed_links)
+{
+    char *dir = test_tmpdir(), err[256], key[65];
+    blob_store_t *s = blob_fs_open(dir, NULL, err, sizeof err);
+    REQUIRE(s);
+    buf_t src = {0}, obj = {0};
+    buf_printf(&src, "%s/rodeo-upload-abc", dir);
+    REQUIRE(write_pattern(src.data, 300000, 1, key) == 0);
+    CHECK_INT(blob_put_file_hashed(s, key, src.data, err, sizeof err), BLOB_OK);
+    buf_printf(&obj, "%s/blobs/%.2s/%.2s/%s", dir, key, key + 2, key);
+    struct stat a, b;
+    REQUIRE(stat(src.data, &a) == 0 && stat(obj.data, &b) == 0);
+    CHECK(a.st_ino == b.st_ino && a.st_dev == b.st_dev);   /* linked */
+    CHECK_INT(b.st_nlink, 2);
+    CHECK(same_bytes(s, key, src.data));
+    /* the HTTP layer removes its temp name; the object stays */
+    REQUIRE(unlink(src.data) == 0);
+    CHECK(blob_exists(s, key));
+    REQUIRE(stat(obj.data, &b) == 0);
+    CHECK_INT(b.st_nlink, 1);
+    /* same key again from a different file: the stored object is not replaced */
+    char key2[65];
+    REQUIRE(write_pattern(src.data, 1000, 2, key2) == 0);
+    CHECK_INT(blob_put_file_hashed(s, key, src.data, err, sizeof err), BLOB_OK);
+    struct stat c;
+    REQUIRE(stat(obj.data, &c) == 0 && stat(src.data, &a) == 0);
+    CHECK(c.st_ino == b.st_ino && c.st_size == 300000);
+    CHECK_INT(a.st_nlink, 1);
+    /* hostile: bad key, missing file, a directory */
+    CHECK_INT(blob_put_file_hashed(s, "../../etc/passwd", src.data, err, sizeof err), BLOB_ERR_KEY);
+    CHECK_INT(blob_put_file_hashed(s, key2, "/nonexistent/file", err, sizeof err), BLOB_ERR_IO);
+    CHECK_INT(blob_put_file_hashed(s, key2, dir, err, sizeof err), BLOB_ERR_IO);
+    CHECK(!blob_exists(s, key2));
+    buf_free(&src);
+    buf_free(&obj);
+    blob_close(s);
+    free(dir);
+}
+
+/* A file on another filesystem (tmpfs /dev/shm when it is one) cannot be linked: it is
+ * copied, hashed like blob_put_file, and a wrong vouched digest is then caught. Without a
+ * digest (blob_put_file) the copy path is the same as before. */
+TEST(blob_fs_put_file_hashed_falls_back_to_copy)
+{
+    char *dir = test_tmpdir(), err[256], key[65];
+    blob_store_t *s = blob_fs_open(dir, NULL, err, sizeof err);
+    REQUIRE(s);
+    struct stat shm, mine;
+    REQUIRE(stat(dir, &mine) == 0);
+    /* this machine's /dev/shm is tmpfs; a test that silently skipped would prove nothing */
+    REQUIRE(stat("/dev/shm", &shm) == 0 && shm.st_dev != mine.st_dev);
+    buf_t src = {0}, obj = {0};
+    buf_printf(&src, "/dev/shm/rodeo-blob-test-%d", (int)getpid());
+    REQUIRE(write_pattern(src.data, 200000, 3, key) == 0);
+    CHECK_INT(blob_put_file_hashed(s, key, src.data, err, sizeof err), BLOB_OK);
+    buf_printf(&obj, "%s/blobs/%.2s/%.2s/%s", dir, key, key + 2, key);
+    struct stat a, b;
+    REQUIRE(stat(src.data, &a) == 0 && stat(obj.data, &b) == 0);
+    CHECK_INT(a.st_nlink, 1);
+    CHECK_INT(b.st_nlink, 1);
+    CHECK(same_bytes(s, key, src.data));
+    char wrong[65];
+    sha256_hex("not these bytes", 15, wrong);
+    CHECK_INT(blob_put_file_hashed(s, wrong, src.data, err, sizeof err), BLOB_ERR_MISMATCH);
+    CHECK(!blob_exists(s, wrong));
+    buf_reset(&obj);
+    buf_printf(&obj, "%s/blobs/tmp", dir);
+    CHECK_INT(count_entries(obj.data), 0);   /* the refused copy left no temp file */
+    unlink(src.data);
+    /* no digest: the ordinary copy from the store's own filesystem */
+    buf_reset(&src);
+    buf_printf(&src, "%s/plain-upload", dir);
+    REQUIRE(write_pattern(src.data, 5000, 4, key) == 0);
+    CHECK_INT(blob_put_file(s, key, src.data, err, sizeof err), BLOB_OK);
+    REQUIRE(stat(src.data, &a) == 0);
+    CHECK_INT(a.st_nlink, 1);
+    CHECK(same_bytes(s, key, src.data));
+    buf_free(&src);
+    buf_free(&obj);
+    blob_close(s);
+    free(dir);
+}
+
 TEST(blob_fs_open_sweeps_stale_temp_files)
 {
     char *dir = test_tmpdir(), err[256];
