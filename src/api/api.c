@@ -45,17 +45,23 @@ int api_init(char *err, size_t errlen)
     if (store_migrate(g_api.store, err, errlen) < 0) return -1;
     g_api.kv = kv_open(c->redis_url, err, errlen);
     if (!g_api.kv) return -1;
+    if (api_auth_init() != 0) return -1;
     if (api_chat_init(err, errlen) != 0) return -1;
     if (api_inference_init(err, errlen) != 0) return -1;   /* the models first: recognition uses CLIP */
     if (api_recognize_init(err, errlen) != 0) return -1;
     return 0;
 }
 
-void api_quiesce(void) { api_recognize_quiesce(); }
+void api_quiesce(void)
+{
+    api_auth_quiesce();
+    api_recognize_quiesce();
+}
 
 void api_shutdown(void)
 {
     api_chat_shutdown();
+    api_auth_quiesce();
     api_recognize_shutdown();
     api_inference_shutdown();
     if (g_api.kv) kv_close(g_api.kv);

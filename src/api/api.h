@@ -31,6 +31,10 @@ void api_quiesce(void);
 const http_route_t *api_routes(size_t *n);
 int  api_authenticate(const char *token, http_principal_t *p, void *ud);
 
+/* An integer setting from the environment within [lo, hi]; def (with a warning when
+ * malformed) otherwise. (recognize.c) */
+long api_env_int(const char *name, long def, long lo, long hi);
+
 /* Maps a STORE_* code that is not STORE_OK to its response (404 with what, 409, 500). */
 void api_store_error(http_resp_t *resp, int rc, const char *what);
 
@@ -39,7 +43,9 @@ void api_store_error(http_resp_t *resp, int rc, const char *what);
 void api_root(http_req_t *req, http_resp_t *resp);
 void api_health(http_req_t *req, http_resp_t *resp);
 void api_ready(http_req_t *req, http_resp_t *resp);
-/* auth.c */
+/* auth.c; init starts the password-hashing workers, quiesce drains and joins them */
+int  api_auth_init(void);
+void api_auth_quiesce(void);
 void api_auth_register(http_req_t *req, http_resp_t *resp);
 void api_auth_login(http_req_t *req, http_resp_t *resp);
 void api_auth_refresh(http_req_t *req, http_resp_t *resp);

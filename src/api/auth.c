@@ -1,19 +1,32 @@
 /* auth.c — accounts and sessions: register, login, refresh (rotating), logout, me, and
- * Google sign-in. Identity always comes from a verified credential, never from the body. */
+ * Google sign-in. Identity always comes from a verified credential, never from the body.
+ *
+ * argon2 costs ~20-40 ms of CPU per register/login; on an HTTP thread it would stall every
+ * connection that thread owns. So those two validate their body on the server thread and
+ * hand the hashing (and the store work after it) to a small worker pool, answering through
+ * a deferred response (http_resp_defer, as recognition does): AUTH_WORKERS threads (default
+ * the CPU count; 0 = on the server thread), a queue of AUTH_QUEUE requests (default 64;
+ * beyond it 503 auth_busy with Retry-After). */
 #include "api/api.h"
 #include "api/validate.h"
 #include "auth/google.h"
 #include "auth/password.h"
 #include "auth/tokens.h"
+#include "core/buf.h"
 #include "core/config.h"
+#include "core/log.h"
 #include "core/str.h"
 #include "core/timeutil.h"
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
+#include "recog/pool.h"   /* the generic bounded worker pool recognition also uses */
 
 #define EMAIL_MAX 254
+
+static recog_pool_t *auth_workers;   /* NULL: hashing runs on the server threads */
 
 /* Trims and lower-cases into out; returns false unless it looks like local@domain.tld. */
 static bool email_normalize(const char *in, char *out, size_t cap)
@@ -65,6 +78,108 @@ static void start_session(http_resp_t *resp, int status, int64_t user_id)
     free(refresh);
 }
 
+/* One register or login, everything after body validation: owned copies of the fields,
+ * so it can outlive the request's parsed body on a worker. */
+typedef struct {
+    http_deferred_t *d;
+    bool register_op;
+    bool email_ok;                 /* login: the email parsed (else only the time is spent) */
+    char email[EMAIL_MAX + 1];
+    char *password;                /* wiped before it is freed */
+    char *full_name;
+} auth_job_t;
+
+static void auth_job_free(auth_job_t *j)
+{
+    if (j->password) {
+        volatile char *p = j->password;
+        while (*p) *p++ = 0;
+        free(j->password);
+    }
+    free(j->full_name);
+    free(j);
+}
+
+static void register_finish(http_resp_t *resp, const auth_job_t *j)
+{
+    char *hash = password_hash(j->password);
+    if (!hash) { http_resp_error(resp, 500, "internal_error", "Could not hash the password"); return; }
+    store_new_user_t u = {.email = j->email, .password_hash = hash, .full_name = j->full_name};
+    int64_t id;
+    int rc = store_user_create(g_api.store, &u, &id);
+    free(hash);
+    if (rc == STORE_CONFLICT)
+        http_resp_error(resp, 409, "email_taken", "An account with this email already exists");
+    else if (rc != STORE_OK) api_store_error(resp, rc, "User");
+    else start_session(resp, 201, id);
+}
+
+static void login_finish(http_resp_t *resp, const auth_job_t *j)
+{
+    int64_t id = 0;
+    char *hash = NULL;
+    bool active = false;
+    int rc = j->email_ok ? store_user_auth_by_email(g_api.store, j->email, &id, &hash, &active) : STORE_NOT_FOUND;
+    if (rc == STORE_ERROR) { api_store_error(resp, rc, "User"); return; }
+    /* Unknown emails and OAuth-only accounts spend the same hashing time. */
+    bool ok = password_verify(hash ? hash : password_dummy_hash(), j->password) && rc == STORE_OK && hash;
+    free(hash);
+    if (!ok) http_resp_error(resp, 401, "invalid_credentials", "Incorrect email or password");
+    else if (!active) http_resp_error(resp, 403, "account_disabled", "This account is disabled");
+    else start_session(resp, 200, id);
+}
+
+static void auth_run(auth_job_t *j, http_resp_t *resp)
+{
+    if (j->register_op) register_finish(resp, j);
+    else login_finish(resp, j);
+}
+
+static void auth_job_main(void *arg)
+{
+    auth_job_t *j = arg;
+    auth_run(j, http_deferred_resp(j->d));
+    http_deferred_done(j->d);
+    auth_job_free(j);
+}
+
+/* Runs j on a worker (the connection suspended meanwhile) or, without workers, here.
+ * Takes ownership of j. */
+static void auth_dispatch(http_resp_t *resp, auth_job_t *j)
+{
+    http_deferred_t *d = auth_workers ? http_resp_defer(resp) : NULL;
+    if (!d) {
+        auth_run(j, resp);
+        auth_job_free(j);
+        return;
+    }
+    j->d = d;
+    if (recog_pool_submit(auth_workers, auth_job_main, j) != 0) {
+        http_resp_t *dr = http_deferred_resp(d);
+        http_resp_header(dr, "Retry-After", "1");
+        http_resp_error(dr, 503, "auth_busy", "Too many sign-ins in progress; try again shortly");
+        http_deferred_done(d);
+        auth_job_free(j);
+    }
+}
+
+int api_auth_init(void)
+{
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    int n = (int)api_env_int("AUTH_WORKERS", ncpu > 0 ? (ncpu < 8 ? ncpu : 8) : 2, 0, 64);
+    if (n > 0) {
+        auth_workers = recog_pool_new(n, (int)api_env_int("AUTH_QUEUE", 64, 1, 100000));
+        if (!auth_workers) log_warn("auth: no worker threads; password hashing runs on the server threads");
+    }
+    return 0;
+}
+
+void api_auth_quiesce(void)
+{
+    recog_pool_free(auth_workers);   /* the server drained first; queued sign-ins finish */
+    auth_workers = NULL;
+}
+
 void api_auth_register(http_req_t *req, http_resp_t *resp)
 {
     json_t *body = http_req_json(req, resp);
@@ -81,16 +196,12 @@ void api_auth_register(http_req_t *req, http_resp_t *resp)
     }
     const char *weak = password_weakness(password, email);
     if (weak) { http_resp_error(resp, 422, "weak_password", "password: %s", weak); goto out; }
-    char *hash = password_hash(password);
-    if (!hash) { http_resp_error(resp, 500, "internal_error", "Could not hash the password"); goto out; }
-    store_new_user_t u = {.email = email, .password_hash = hash, .full_name = full_name};
-    int64_t id;
-    int rc = store_user_create(g_api.store, &u, &id);
-    free(hash);
-    if (rc == STORE_CONFLICT)
-        http_resp_error(resp, 409, "email_taken", "An account with this email already exists");
-    else if (rc != STORE_OK) api_store_error(resp, rc, "User");
-    else start_session(resp, 201, id);
+    auth_job_t *j = xcalloc(1, sizeof *j);
+    j->register_op = true;
+    memcpy(j->email, email, sizeof email);
+    j->password = xstrdup(password);
+    j->full_name = full_name ? xstrdup(full_name) : NULL;
+    auth_dispatch(resp, j);
 out:
     json_decref(body);
 }
@@ -100,23 +211,13 @@ void api_auth_login(http_req_t *req, http_resp_t *resp)
     json_t *body = http_req_json(req, resp);
     if (!body) return;
     const char *email_in, *password;
-    char email[EMAIL_MAX + 1];
     if (!field_str(resp, body, "email", true, EMAIL_MAX, &email_in) ||
         !field_str(resp, body, "password", true, 1024, &password))
         goto out;
-    int64_t id = 0;
-    char *hash = NULL;
-    bool active = false;
-    int rc = email_normalize(email_in, email, sizeof email)
-                 ? store_user_auth_by_email(g_api.store, email, &id, &hash, &active)
-                 : STORE_NOT_FOUND;
-    if (rc == STORE_ERROR) { api_store_error(resp, rc, "User"); goto out; }
-    /* Unknown emails and OAuth-only accounts spend the same hashing time. */
-    bool ok = password_verify(hash ? hash : password_dummy_hash(), password) && rc == STORE_OK && hash;
-    free(hash);
-    if (!ok) http_resp_error(resp, 401, "invalid_credentials", "Incorrect email or password");
-    else if (!active) http_resp_error(resp, 403, "account_disabled", "This account is disabled");
-    else start_session(resp, 200, id);
+    auth_job_t *j = xcalloc(1, sizeof *j);
+    j->email_ok = email_normalize(email_in, j->email, sizeof j->email);
+    j->password = xstrdup(password);
+    auth_dispatch(resp, j);
 out:
     json_decref(body);
 }

@@ -75,7 +75,7 @@ static void *starter_thread(void *arg)
 }
 
 /* An integer setting from the environment within [lo, hi]; def when unset or malformed. */
-static long env_int(const char *name, long def, long lo, long hi)
+long api_env_int(const char *name, long def, long lo, long hi)
 {
     const char *s = getenv(name);
     int64_t v;
@@ -103,19 +103,19 @@ int api_recognize_init(char *err, size_t errlen)
     }
     long n = recog_engine_load(engine, g_api.store, err, errlen);
     if (n < 0) return -1;
-    int nworkers = (int)env_int("RECOG_WORKERS", 4, 0, 64);
+    int nworkers = (int)api_env_int("RECOG_WORKERS", 4, 0, 64);
     if (nworkers > 0) {
-        workers = recog_pool_new(nworkers, (int)env_int("RECOG_QUEUE", 256, 1, 100000));
+        workers = recog_pool_new(nworkers, (int)api_env_int("RECOG_QUEUE", 256, 1, 100000));
         if (!workers) log_warn("recognition: no worker threads; recognitions run on the server threads");
     }
     recog_clip_t *clip = recog_engine_clip(engine);
-    int batch = (int)env_int("RECOG_BATCH", 8, 1, 64);
+    int batch = (int)api_env_int("RECOG_BATCH", 8, 1, 64);
     if (clip && batch > 1) {
         /* as many passes at once as the cores allow next to each pass's matrix threads */
         long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
         int mt = ml_threads_get() > 0 ? ml_threads_get() : 1;
-        int passes = (int)env_int("RECOG_BATCH_PASSES", ncpu > mt ? ncpu / mt : 1, 1, 64);
-        recog_clip_set_batching(clip, batch, (int)env_int("RECOG_BATCH_WAIT_MS", 5, 0, 1000) * 1000, passes);
+        int passes = (int)api_env_int("RECOG_BATCH_PASSES", ncpu > mt ? ncpu / mt : 1, 1, 64);
+        recog_clip_set_batching(clip, batch, (int)api_env_int("RECOG_BATCH_WAIT_MS", 5, 0, 1000) * 1000, passes);
     }
     store_uploads_since(g_api.store, time_now_us() - DUP_WINDOW_US, refill_dup, NULL);
     log_info("recognition: %ld catalog images loaded (method: %s)", n, recog_method(engine));

@@ -136,3 +136,67 @@ def test_concurrent_registrations_of_one_email_create_one_account(srv):
     [t.start() for t in ts]
     [t.join() for t in ts]
     assert sorted(results) == [201] + [409] * 7, results
+
+
+def _login_burst(srv, u, n, results):
+    """n logins at once, each on its own connection; (status, headers, body) into results."""
+    def go():
+        r = srv.post("/api/auth/login", {"email": u["email"], "password": u["password"]})
+        results.append(r)
+    ts = [threading.Thread(target=go) for _ in range(n)]
+    for t in ts:
+        t.start()
+    return ts
+
+
+def test_login_burst_does_not_stall_health(srv):
+    """argon2 runs on the auth workers, not the HTTP threads (HTTP_THREADS=4 here): while 48
+    logins hash at once, /health on the same server keeps answering well inside one argon2
+    time, and every login still succeeds."""
+    import time
+    u = srv.register()
+    one = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        assert srv.post("/api/auth/login", {"email": u["email"], "password": u["password"]}).status == 200
+        one.append(time.perf_counter() - t0)
+    argon = sorted(one)[1]
+    results, lat = [], []
+    ts = _login_burst(srv, u, 48, results)
+    while any(t.is_alive() for t in ts):
+        t0 = time.perf_counter()
+        assert srv.get("/health").status == 200
+        lat.append(time.perf_counter() - t0)
+        time.sleep(0.002)
+    for t in ts:
+        t.join()
+    assert len(results) == 48 and all(r.status == 200 for r in results), [r.status for r in results]
+    assert all(r.json()["user"]["id"] == u["user"]["id"] for r in results)
+    lat.sort()
+    p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))]
+    # on the HTTP threads each /health would wait behind several logins (48 / 4 threads)
+    assert len(lat) >= 5, lat
+    assert p99 < argon / 2, "health p99 %.1f ms vs one login %.1f ms (%d samples)" % (p99 * 1e3, argon * 1e3, len(lat))
+
+
+def test_auth_queue_full_is_503_with_retry_after(srv):
+    """One worker and a queue of one: a burst overflows it; the overflow is 503 auth_busy with
+    Retry-After, the rest log in, and a wrong password is still 401 through the workers."""
+    import harness
+    other = harness.Server(env={"AUTH_WORKERS": "1", "AUTH_QUEUE": "1"}).start()
+    try:
+        u = other.register()
+        results = []
+        for t in _login_burst(other, u, 12, results):
+            t.join()
+        codes = sorted(r.status for r in results)
+        assert set(codes) <= {200, 503} and 200 in codes and 503 in codes, codes
+        for r in results:
+            if r.status == 503:
+                check_error(r, 503, "auth_busy")
+                assert r.headers.get("retry-after") == "1"
+        check_error(other.post("/api/auth/login", {"email": u["email"], "password": "not the password"}), 401,
+                    "invalid_credentials")
+        assert other.stop() == 0
+    finally:
+        other.cleanup()
