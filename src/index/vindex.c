@@ -77,7 +77,8 @@ vindex_t *vindex_alloc(const vindex_params_t *p, char *err, size_t errlen)
     v->code_bytes = p->quant == VINDEX_QUANT_INT8 ? p->dim : (size_t)p->dim * sizeof(float);
     /* 16-byte alignment, not 64: rounding every record to whole cache lines would cost
      * more memory than hnswlib's layout (~2% at dim 512) for no measured speed gain. */
-    v->code_off = ((2 + (size_t)v->m0) * sizeof(uint32_t) + 15) & ~(size_t)15;
+    /* without a graph a record is the state word and the code: scans read no link bytes */
+    v->code_off = p->no_graph ? 16 : ((2 + (size_t)v->m0) * sizeof(uint32_t) + 15) & ~(size_t)15;
     v->stride = (v->code_off + v->code_bytes + 15) & ~(size_t)15;
     /* chunks of at least ~1 MiB of records (256..65536 slots) */
     uint32_t sh = 8;
@@ -371,7 +372,7 @@ int vindex_insert_prepared(vindex_t *v, uint64_t id, const float *x, const vinde
         pthread_mutex_unlock(&v->wlock);
         return -1;
     }
-    int level = random_level(v);
+    int level = v->p.no_graph ? 0 : random_level(v);
     uint32_t **upp = NULL;
     vtab_t *t = v->tab;
     upp = &t->up[slot >> v->chunk_shift][slot & v->chunk_mask];
@@ -413,7 +414,7 @@ int vindex_insert_prepared(vindex_t *v, uint64_t id, const float *x, const vinde
     if (do_log && vlog_append_upsert(v, id, x, a)) return -1;
     /* before linking, so this node and the ones after it are linked on the new grid */
     if (retrain && vquant_retrain(v)) return -1;
-    vhnsw_insert(v, (uint32_t)slot, level);
+    if (!v->p.no_graph) vhnsw_insert(v, (uint32_t)slot, level);
     return 0;
 }
 
@@ -636,7 +637,7 @@ static int search_prepared(const vindex_t *v, vscratch_t *s, const float *q, siz
     if (ef < k) ef = k;
     size_t live = vindex_count(v);
     size_t n = vindex_nslots(v);
-    int exact = o->exact || live < v->p.flat_below ||
+    int exact = o->exact || live < v->p.flat_below || v->p.no_graph ||
                 __atomic_load_n(&v->ep_packed, __ATOMIC_ACQUIRE) == 0;
     if (!exact && f) {
         /* Cost model in units of one distance: a filtered scan pays a cheap attribute check
@@ -651,7 +652,7 @@ static int search_prepared(const vindex_t *v, vscratch_t *s, const float *q, siz
     if (exact) {
         /* int8 collections scan codes and re-rank when the scan was our choice (a filter),
          * reading a quarter of the bytes; exact == 1 always means the fp32 ground truth. */
-        int chosen = !o->exact && live >= v->p.flat_below;
+        int chosen = !o->exact && (live >= v->p.flat_below || v->p.no_graph);
         int mode = v->p.quant == VINDEX_QUANT_INT8 && (o->exact == 2 || chosen) ? 2 : 1;
         size_t rr = o->rerank ? o->rerank : (k * 8 > 64 ? k * 8 : 64);
         return (int)vflat_search(v, s, q, k, f, mode, rr, hits);
@@ -725,7 +726,7 @@ int vindex_search_batch(const vindex_t *v, const float *queries, size_t nq, size
     if (!v || (nq && (!queries || !hits || !counts))) return -1;
     if (nq == 0 || k == 0) { for (size_t i = 0; i < nq; i++) counts[i] = 0; return 0; }
     for (size_t i = 0; i < nq; i++) if (!vec_finite(queries + i * v->dim, v->dim)) return -1;
-    int exact = (opts && opts->exact == 1) || vindex_count(v) < v->p.flat_below;
+    int exact = (opts && opts->exact == 1) || vindex_count(v) < v->p.flat_below || v->p.no_graph;
     if (exact && nq > 1) {
         float *qs = malloc(nq * v->dim * sizeof(float));
         if (!qs) return -1;

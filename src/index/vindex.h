@@ -45,6 +45,13 @@ typedef struct {
     vindex_quant_t quant;      /* default NONE */
     uint32_t flat_below;       /* searches are exact while count < flat_below; default 2000 */
     uint64_t seed;             /* level generator seed; default fixed, so builds are repeatable */
+    uint32_t no_graph;         /* 1: never build the HNSW graph: inserts only store, every
+                                  search is an exact scan (int8 collections scan the codes and
+                                  re-rank the best in fp32 unless exact == 1 asks for the fp32
+                                  ground truth). For collections always searched with selective
+                                  filters or small enough to scan, where a graph's build cost
+                                  buys nothing. Such a collection cannot be saved (vindex_save
+                                  fails): rebuild it from its source. Default 0. */
 } vindex_params_t;
 
 /* Attributes a filter can test. Meaning is the caller's (e.g. category id, brand id, price,
@@ -71,7 +78,9 @@ typedef struct {
 typedef struct {
     uint32_t ef;                   /* 0: the collection's ef_search */
     const vindex_filter_t *filter; /* NULL: no filter */
-    int exact;                     /* 1: exact scan regardless of size */
+    int exact;                     /* 1: exact fp32 scan regardless of size; 2: exact scan,
+                                      over the int8 codes with fp32 re-ranking of the best
+                                      `rerank` when the collection is int8 */
     uint32_t rerank;               /* int8 collections: candidates re-scored in fp32
                                       (0: max(ef, 4k) capped at the candidates found) */
 } vindex_search_opts_t;

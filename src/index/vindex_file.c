@@ -104,6 +104,11 @@ static void sec_end(wr_t *w, sec_t *s) { s->len = w->pos - s->off; s->sum = vsum
 int vindex_save(vindex_t *v, const char *path, char *err, size_t errlen)
 {
     if (!v || !path) { vindex_set_err(err, errlen, "null argument"); return -1; }
+    if (v->p.no_graph) {
+        /* the format has no field for it, and such collections are rebuilt from their source */
+        vindex_set_err(err, errlen, "a collection without a graph (no_graph) cannot be saved");
+        return -1;
+    }
     size_t plen = strlen(path);
     char *tmp = malloc(plen + 16);
     if (!tmp) { vindex_set_err(err, errlen, "out of memory"); return -1; }

@@ -427,3 +427,89 @@ TEST(index_filter_int8_collection)
     vindex_free(v);
     free(x);
 }
+
+/* no_graph: inserts only store (no graph levels, a record holds no links), every search is
+ * an exact scan — over the int8 codes with fp32 re-ranking by default, fp32 with exact == 1
+ * — with filters applied during the scan; replacing and deleting work as with a graph, and
+ * saving is refused rather than writing a file that would load with a graph missing. */
+TEST(index_no_graph_exact_int8_scan)
+{
+    const size_t n = 5000, dim = 64, nq = 40, k = 10;
+    float *x = tiu_clustered(n + nq, dim, 80, 0.35, 1, 21);
+    float *q = x + n * dim;
+    vindex_attrs_t *attrs = calloc(n, sizeof *attrs);
+    unsigned char *keep = calloc(n, 1);
+    for (size_t i = 0; i < n; i++) {
+        attrs[i].category = (uint32_t)(i % 7);
+        attrs[i].brand = (uint32_t)(i % 11);
+        attrs[i].flags = (uint32_t)(i % 2);
+        keep[i] = attrs[i].category == 3 && attrs[i].flags == 1;
+    }
+    vindex_params_t p;
+    vindex_params_default(&p, dim, VINDEX_IP);
+    p.quant = VINDEX_QUANT_INT8;
+    p.no_graph = 1;
+    char err[256];
+    vindex_t *v = vindex_create(&p, err, sizeof err);
+    REQUIRE(v);
+    uint64_t *ids = malloc(n * sizeof *ids);
+    for (size_t i = 0; i < n; i++) ids[i] = i;
+    REQUIRE(vindex_upsert_batch(v, ids, x, attrs, n, 2, err, sizeof err) == 0);
+    vindex_stats_t st;
+    vindex_stats(v, &st);
+    CHECK_INT(st.count, n);
+    CHECK_INT(st.max_level, -1);               /* no graph was built */
+    uint32_t cat = 3;
+    vindex_filter_t f = {.categories = &cat, .n_categories = 1, .flags_all = 1};
+    vindex_search_opts_t plain = {0}, filt = {.filter = &f}, truth1 = {.exact = 1, .filter = &f};
+    double sum = 0, sumf = 0;
+    for (size_t i = 0; i < nq; i++) {
+        vindex_hit_t h[10], hf[10], ht[10];
+        uint64_t truth[10], truthf[10];
+        int got = vindex_search(v, q + i * dim, k, &plain, h);
+        tiu_brute(x, n, dim, q + i * dim, k, VINDEX_IP, NULL, truth);
+        sum += tiu_recall(h, got > 0 ? (size_t)got : 0, truth, k);
+        int gf = vindex_search(v, q + i * dim, k, &filt, hf);
+        tiu_brute(x, n, dim, q + i * dim, k, VINDEX_IP, keep, truthf);
+        sumf += tiu_recall(hf, gf > 0 ? (size_t)gf : 0, truthf, k);
+        for (int j = 0; j < gf; j++) CHECK(keep[hf[j].id]);
+        /* re-ranked scores are the exact inner products */
+        for (int j = 0; j < gf; j++) {
+            double d = 0;
+            for (size_t t = 0; t < dim; t++) d += (double)q[i * dim + t] * x[hf[j].id * dim + t];
+            CHECK_NEAR(hf[j].score, d, 1e-4);
+        }
+        /* exact == 1: the fp32 ground truth, identical to brute force */
+        int gt = vindex_search(v, q + i * dim, k, &truth1, ht);
+        CHECK_INT(gt, (int)k);
+        for (int j = 0; j < gt; j++) CHECK_INT(ht[j].id, truthf[j]);
+    }
+    CHECK(sum / nq >= 0.97);
+    CHECK(sumf / nq >= 0.97);
+    /* replace moves a vector; delete removes it */
+    vindex_hit_t h1[1];
+    REQUIRE(vindex_upsert(v, 42, q, &attrs[42], err, sizeof err) == 0);
+    CHECK_INT(vindex_search(v, q, 1, NULL, h1), 1);
+    CHECK_INT(h1[0].id, 42);
+    CHECK_INT(vindex_delete(v, 42), 0);
+    CHECK_INT(vindex_search(v, q, 1, NULL, h1), 1);
+    CHECK(h1[0].id != 42);
+    CHECK_INT(vindex_count(v), n - 1);
+    /* batches go through the exact path too */
+    vindex_hit_t hb[2 * 10];
+    size_t counts[2];
+    CHECK_INT(vindex_search_batch(v, q, 2, k, &filt, 1, hb, counts), 0);
+    CHECK_INT(counts[0], k);
+    for (size_t j = 0; j < counts[0]; j++) CHECK(keep[hb[j].id]);
+    char *dir = test_tmpdir();
+    char path[512];
+    snprintf(path, sizeof path, "%s/ng.vidx", dir);
+    CHECK(vindex_save(v, path, err, sizeof err) != 0);
+    CHECK(strstr(err, "no_graph") != NULL);
+    free(dir);
+    vindex_free(v);
+    free(ids);
+    free(attrs);
+    free(keep);
+    free(x);
+}
