@@ -4,7 +4,7 @@
  * filter, timed in thread CPU time (the stage is single-threaded; wall time on this shared
  * machine is noisy). The label embeddings are computed before timing starts. Prints the
  * median and p90 per query kind, and the add time.
- * usage: clip_match MODEL_DIR [N=100000] [ITER=200] */
+ * usage: clip_match MODEL_DIR [N=100000] [ITER=200] [KINDS=7: bit 0 unfiltered, 1 category, 2 brand] */
 #include "recog/clipmatch.h"
 #include <math.h>
 #include <stdio.h>
@@ -47,6 +47,7 @@ int main(int argc, char **argv)
     if (argc < 2) { fprintf(stderr, "usage: clip_match MODEL_DIR [N] [ITER]\n"); return 2; }
     long N = argc > 2 ? atol(argv[2]) : 100000;
     int iters = argc > 3 ? atoi(argv[3]) : 200;
+    int kinds_mask = argc > 4 ? atoi(argv[4]) : 7;
     char err[300];
     clip_model_t *m = clip_load(argv[1], 0, err, sizeof err);
     if (!m) { fprintf(stderr, "%s\n", err); return 1; }
@@ -76,6 +77,7 @@ int main(int argc, char **argv)
     for (int it = 0; it < iters; it++) {
         unit(v, dim);
         for (int k = 0; k < 3; k++) {
+            if (!(kinds_mask >> k & 1)) continue;
             double s = cpu_us();
             recog_clip_query(c, v, &qs[k], &r);
             t[k][it] = cpu_us() - s;
@@ -85,6 +87,7 @@ int main(int argc, char **argv)
     printf("%ld entries x %d dims, %d queries each; add %.0f ms CPU (%.2f us/entry); checksum %.6f\n", N, dim, iters,
            add_ms, add_ms * 1000.0 / (double)N, check);
     for (int k = 0; k < 3; k++) {
+        if (!(kinds_mask >> k & 1)) { free(t[k]); continue; }
         qsort(t[k], (size_t)iters, sizeof(double), cmp_d);
         printf("  %-14s CPU p50 %8.1f us   p90 %8.1f us\n", kinds[k], t[k][iters / 2], t[k][(iters * 9) / 10]);
         free(t[k]);

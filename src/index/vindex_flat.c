@@ -27,15 +27,21 @@ static size_t heap_to_hits(const vindex_t *v, const vtab_t *t, vpair_t *h, size_
     return cnt;
 }
 
-/* Live and passing f; without a filter only the record's state word is read (no meta). */
-static inline int keep_slot(const vindex_t *v, const vtab_t *t, uint32_t s, const vindex_filter_t *f)
+/* A filtered scan tests the dense attrs first: most slots fail there, having read 16 bytes.
+ * For a slot that passes, liveness (and the caller's predicate) is checked only after its
+ * distance: the state word sits on the first line of the record the distance reads anyway,
+ * so checking it first would stall the scan on that line's miss before the code's loads
+ * are issued, and reading meta's copy would cost one more cache line per passing slot. */
+static inline int attrs_pass(const vindex_t *v, const vtab_t *t, uint32_t s, const vindex_filter_t *f)
 {
-    if (!f) return __atomic_load_n(vindex_node_state(v, t, s), __ATOMIC_RELAXED) == SLOT_LIVE;
-    /* dense attrs first; meta (state, id for the predicate) only for the few that pass */
-    const vindex_attrs_t *a = &t->fattr[s >> v->chunk_shift][s & v->chunk_mask];
-    if (!vfilter_match_attrs(f, a)) return 0;
-    const vmeta_t *mt = vindex_meta(v, t, s);
-    return vindex_slot_live(mt) && (!f->pred || f->pred(mt->id, a, f->pred_ctx));
+    return !f || vfilter_match_attrs(f, &t->fattr[s >> v->chunk_shift][s & v->chunk_mask]);
+}
+
+static inline int live_and_pred(const vindex_t *v, const vtab_t *t, uint32_t s, const vindex_filter_t *f)
+{
+    if (__atomic_load_n(vindex_node_state(v, t, s), __ATOMIC_RELAXED) != SLOT_LIVE) return 0;
+    return !f || !f->pred ||
+           f->pred(vindex_meta(v, t, s)->id, &t->fattr[s >> v->chunk_shift][s & v->chunk_mask], f->pred_ctx);
 }
 
 size_t vflat_search(const vindex_t *v, vscratch_t *s, const float *q, size_t k,
@@ -51,8 +57,10 @@ size_t vflat_search(const vindex_t *v, vscratch_t *s, const float *q, size_t k,
         vquery_t gq = {q, s->qcode};
         vquant_encode_query(v, q, s->qcode);
         for (size_t i = 0; i < n; i++) {
-            if (!keep_slot(v, t, (uint32_t)i, f)) continue;
-            heap_offer(h, &nh, keep, (vpair_t){vindex_gdist(v, &gq, vindex_code(v, t, (uint32_t)i)), (uint32_t)i});
+            if (!attrs_pass(v, t, (uint32_t)i, f)) continue;
+            float d = vindex_gdist(v, &gq, vindex_code(v, t, (uint32_t)i));
+            if (!live_and_pred(v, t, (uint32_t)i, f)) continue;
+            heap_offer(h, &nh, keep, (vpair_t){d, (uint32_t)i});
         }
         /* re-score the int8 candidates exactly and keep k */
         size_t m = nh;
@@ -66,8 +74,9 @@ size_t vflat_search(const vindex_t *v, vscratch_t *s, const float *q, size_t k,
         return heap_to_hits(v, t, h, nh, hits);
     }
     for (size_t i = 0; i < n; i++) {
-        if (!keep_slot(v, t, (uint32_t)i, f)) continue;
+        if (!attrs_pass(v, t, (uint32_t)i, f)) continue;
         float d = vindex_xdist(v, q, vindex_vec(v, t, (uint32_t)i));
+        if (!live_and_pred(v, t, (uint32_t)i, f)) continue;
         if (nh < k || d < h[0].d) heap_offer(h, &nh, k, (vpair_t){d, (uint32_t)i});
     }
     return heap_to_hits(v, t, h, nh, hits);

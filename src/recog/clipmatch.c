@@ -1,15 +1,18 @@
 /* clipmatch.c — CLIP entries, filtered search and label fusion (see clipmatch.h).
- * The scan touches every entry: at catalog sizes (10^2..10^5 entries x 512) it is a few
- * milliseconds and needs no index build, and filters cost nothing extra. It reads an int8
- * copy of the vectors (a quarter of the memory traffic: at 10^5 entries the fp32 scan is
- * bound by reading 200 MB), keeps the best CLIP_HEAD by that score, then re-scores those
- * exactly in fp32: the head's order and scores are exact, and its membership differs from
- * the exact one only if an int8 error (~1e-3 on unit vectors) exceeds the gap between the
- * best results and the CLIP_HEAD-th. */
+ * The vectors live in a vindex collection (src/index) without a graph: every search is an
+ * exact scan, which at catalog sizes (10^2..10^5 entries x 512) is a few milliseconds, needs
+ * no index build, and applies the filters (category, brand as the attributes) during the
+ * scan. The collection is int8: the scan reads the codes (a quarter of the memory traffic:
+ * at 10^5 entries an fp32 scan is bound by reading 200 MB), keeps the best CLIP_HEAD, and
+ * re-scores those exactly in fp32, so the head's order and scores are exact and its
+ * membership differs from the exact one only if an int8 error (~1e-3 on unit vectors)
+ * exceeds the gap between the best results and the CLIP_HEAD-th.
+ * What stays here is the bookkeeping vindex has no notion of: which product an item belongs
+ * to, a product's image and text entries, and the label names behind the attribute ids. */
 #include "recog/clipmatch.h"
 #include "recog/batch.h"
 #include "core/buf.h"
-#include "index/vdist.h"
+#include "index/vindex.h"
 #include "ml/zeroshot.h"
 #include <math.h>
 #include <pthread.h>
@@ -34,8 +37,9 @@ struct recog_clip {
     recog_batcher_t *batch;             /* NULL: each photo embedded alone */
     int dim, size;
     char coll[2][160];
-    entry_t *ents; float *vecs; size_t n, cap, live;
-    int8_t *q8; float *q8s;             /* int8 copy of vecs (symmetric, per-entry scale) */
+    vindex_t *vx;                       /* the vectors: id item_key(kind, item), attrs
+                                           category / brand = intern ids, flags = kind */
+    entry_t *ents; size_t n, cap, live; /* per item: product and labels (no vectors) */
     char **cats, **brands; int ncats, nbrands;
     long *cat_live, *brand_live;        /* live entries per label */
     int ncats_counted, nbrands_counted;
@@ -55,9 +59,15 @@ recog_clip_t *recog_clip_new(const clip_model_t *m, char *err, size_t errlen)
     recog_clip_t *c = xcalloc(1, sizeof *c);
     c->zs = zeroshot_new(m, NULL, 0);
     if (!c->zs) { free(c); snprintf(err, errlen, "cannot set up zero-shot classification"); return NULL; }
-    pthread_rwlock_init(&c->lock, NULL);
     c->m = m;
     c->dim = clip_embed_dim(m);
+    vindex_params_t vp;
+    vindex_params_default(&vp, (uint32_t)c->dim, VINDEX_IP);
+    vp.quant = VINDEX_QUANT_INT8;
+    vp.no_graph = 1;
+    c->vx = vindex_create(&vp, err, errlen);
+    if (!c->vx) { zeroshot_free(c->zs); free(c); return NULL; }
+    pthread_rwlock_init(&c->lock, NULL);
     c->size = clip_image_size(m);
     snprintf(c->coll[0], sizeof c->coll[0], "product_clip_image:%.100s:%d", clip_name(m), c->dim);
     snprintf(c->coll[1], sizeof c->coll[1], "product_clip_text:%.100s:%d", clip_name(m), c->dim);
@@ -71,7 +81,8 @@ void recog_clip_free(recog_clip_t *c)
     recog_batcher_free(c->batch);
     for (int i = 0; i < c->ncats; i++) free(c->cats[i]);
     for (int i = 0; i < c->nbrands; i++) free(c->brands[i]);
-    free(c->cats); free(c->brands); free(c->ents); free(c->vecs); free(c->q8); free(c->q8s);
+    vindex_free(c->vx);
+    free(c->cats); free(c->brands); free(c->ents);
     free(c->cat_live); free(c->brand_live); free(c->prods);
     map_free(&c->imap); map_free(&c->pmap);
     pthread_rwlock_destroy(&c->lock);
@@ -161,19 +172,6 @@ static int intern(char ***tab, int *n, const char *name)
 
 /* ---- int64 -> size_t hash map (linear probing; a removed key keeps its cell with value 0,
  * so probe chains stay intact). Values are stored +1: 0 means none. ---- */
-/* Symmetric int8 quantization of v (dim values) into q; returns the scale (v ~ q * scale). */
-static float quantize(const float *v, int dim, int8_t *q)
-{
-    float m = 0;
-    for (int i = 0; i < dim; i++) m = fmaxf(m, fabsf(v[i]));
-    float scale = m > 0 ? m / 127.0f : 1.0f;
-    for (int i = 0; i < dim; i++) {
-        float x = roundf(v[i] / scale);
-        q[i] = (int8_t)(x > 127 ? 127 : x < -127 ? -127 : x);
-    }
-    return scale;
-}
-
 static size_t hash64(int64_t k) { uint64_t x = (uint64_t)k * 0x9E3779B97F4A7C15ULL; return (size_t)(x ^ (x >> 29)); }
 
 static size_t *map_cell(map_t *m, int64_t key, int insert)
@@ -221,11 +219,12 @@ static prod_t *prod_of(recog_clip_t *c, int64_t product, int create)
 
 static int64_t item_key(int kind, int64_t item) { return (int64_t)((uint64_t)item << 1) | kind; }
 
-/* Retires entry slot (lock held). */
+/* Retires entry slot and its vector (lock held). */
 static void kill_slot(recog_clip_t *c, size_t slot)
 {
     entry_t *e = &c->ents[slot];
     if (!e->live) return;
+    vindex_delete(c->vx, (uint64_t)item_key(e->kind, e->item));
     e->live = 0;
     c->live--;
     c->cat_live[e->cat]--;
@@ -257,20 +256,21 @@ int recog_clip_add(recog_clip_t *c, recog_clip_kind_t kind, int64_t item_id, int
         if (c->n == c->cap) {
             c->cap = c->cap ? 2 * c->cap : 256;
             c->ents = xrealloc(c->ents, sizeof *c->ents * c->cap);
-            c->vecs = xrealloc(c->vecs, sizeof *c->vecs * c->cap * (size_t)c->dim);
-            c->q8 = xrealloc(c->q8, c->cap * (size_t)c->dim);
-            c->q8s = xrealloc(c->q8s, sizeof *c->q8s * c->cap);
         }
         slot = c->n++;
+        c->ents[slot].live = 0;
     }
     int ci = intern(&c->cats, &c->ncats, category ? category : ""), bi = intern(&c->brands, &c->nbrands, brand ? brand : "");
     c->cat_live = xrealloc(c->cat_live, sizeof *c->cat_live * (size_t)c->ncats);
     c->brand_live = xrealloc(c->brand_live, sizeof *c->brand_live * (size_t)c->nbrands);
     for (; c->ncats_counted < c->ncats; c->ncats_counted++) c->cat_live[c->ncats_counted] = 0;
     for (; c->nbrands_counted < c->nbrands; c->nbrands_counted++) c->brand_live[c->nbrands_counted] = 0;
+    vindex_attrs_t attrs = { .category = (uint32_t)ci, .brand = (uint32_t)bi, .flags = (uint32_t)kind };
+    if (vindex_upsert(c->vx, (uint64_t)item_key(kind, item_id), vec, &attrs, NULL, 0) != 0) {
+        pthread_rwlock_unlock(&c->lock);     /* out of memory: the item stays absent */
+        return -1;
+    }
     c->ents[slot] = (entry_t){ item_id, product_id, (int)kind, ci, bi, 1 };
-    memcpy(c->vecs + slot * (size_t)c->dim, vec, sizeof(float) * (size_t)c->dim);
-    c->q8s[slot] = quantize(vec, c->dim, c->q8 + slot * (size_t)c->dim);
     c->live++;
     c->cat_live[ci]++;
     c->brand_live[bi]++;
@@ -324,12 +324,6 @@ int recog_clip_has_brand(recog_clip_t *c, const char *brand) { return has_label(
 
 typedef struct { int64_t product, item; float s; int cat, brand; } hit_t;
 
-static int cmp_hit(const void *a, const void *b)
-{
-    float x = ((const hit_t *)a)->s, y = ((const hit_t *)b)->s;
-    return x < y ? 1 : x > y ? -1 : 0;
-}
-
 /* Fuses zero-shot over labels ids[0..n) with the neighbours' vote (vote[id] shares) into out,
  * best first, at most RECOG_MAX_LABELS. names: the intern table; prompts: text per label.
  * prior (the operator's classifier, classify.h), when some of its labels name one of these
@@ -371,47 +365,26 @@ static int fuse(recog_clip_t *c, const float *emb, const int *ids, int n, const 
     return k;
 }
 
-static void sift_down(hit_t *h, size_t n, size_t i)
-{
-    for (;;) {
-        size_t l = 2 * i + 1, r = l + 1, m = i;
-        if (l < n && h[l].s < h[m].s) m = l;
-        if (r < n && h[r].s < h[m].s) m = r;
-        if (m == i) return;
-        hit_t t = h[i]; h[i] = h[m]; h[m] = t;
-        i = m;
-    }
-}
-
-/* Scores every live entry passing the filters on the int8 copy; keeps the best cap in hits
- * (unordered), then re-scores those exactly. *over: some passing entries were dropped.
+/* The best cap live entries passing the filters (vindex: int8 scan, the head re-scored
+ * exactly in fp32) into hits, best first. *over: there may be passing entries beyond them.
  * Lock held. */
 static size_t scan(recog_clip_t *c, const float *emb, int fcat, int fbrand, hit_t *hits, size_t cap, int *over)
 {
-    const vdist_kernels_t *vd = vdist_get();     /* AVX2/AVX-512 (VNNI) where the CPU has it */
-    int8_t *q = xmalloc((size_t)c->dim);
-    float qs = quantize(emb, c->dim, q);
+    uint32_t cat = (uint32_t)fcat, brand = (uint32_t)fbrand;
+    vindex_filter_t f = { .categories = fcat >= 0 ? &cat : NULL, .n_categories = fcat >= 0,
+                          .brands = fbrand >= 0 ? &brand : NULL, .n_brands = fbrand >= 0 };
+    vindex_search_opts_t o = { .filter = fcat >= 0 || fbrand >= 0 ? &f : NULL, .rerank = (uint32_t)cap };
+    vindex_hit_t *vh = xmalloc(sizeof *vh * cap);
+    int got = vindex_search(c->vx, emb, cap, &o, vh);
     size_t nh = 0;
-    for (size_t i = 0; i < c->n; i++) {
-        const entry_t *e = &c->ents[i];
-        if (!e->live || (fcat >= 0 && e->cat != fcat) || (fbrand >= 0 && e->brand != fbrand)) continue;
-        float s = (float)vd->dot_i8(c->q8 + i * (size_t)c->dim, q, (size_t)c->dim) * c->q8s[i] * qs;
-        if (nh < cap) {
-            hits[nh++] = (hit_t){ (int64_t)i, 0, s, 0, 0 };
-            if (nh == cap)       /* heapify once full */
-                for (size_t k = cap / 2; k-- > 0;) sift_down(hits, cap, k);
-        } else {
-            *over = 1;
-            if (s > hits[0].s) { hits[0] = (hit_t){ (int64_t)i, 0, s, 0, 0 }; sift_down(hits, cap, 0); }
-        }
+    for (int k = 0; k < got; k++) {
+        size_t slot = map_get(&c->imap, (int64_t)vh[k].id);
+        if (!slot) continue;       /* cannot happen: the index and the map change together */
+        const entry_t *e = &c->ents[slot - 1];
+        hits[nh++] = (hit_t){ e->product, e->kind == RECOG_CLIP_IMAGE ? e->item : 0, vh[k].score, e->cat, e->brand };
     }
-    for (size_t k = 0; k < nh; k++) {    /* exact scores; .product held the slot */
-        size_t i = (size_t)hits[k].product;
-        const entry_t *e = &c->ents[i];
-        hits[k] = (hit_t){ e->product, e->kind == RECOG_CLIP_IMAGE ? e->item : 0,
-                           vd->dot_f32(c->vecs + i * (size_t)c->dim, emb, (size_t)c->dim), e->cat, e->brand };
-    }
-    free(q);
+    *over = got > 0 && (size_t)got == cap && cap < vindex_count(c->vx);
+    free(vh);
     return nh;
 }
 
@@ -445,7 +418,7 @@ int recog_clip_query_prior(recog_clip_t *c, const float *emb, const recog_query_
         pthread_rwlock_unlock(&c->lock);
         return 0;     /* an unknown filter value or an empty catalog matches nothing */
     }
-    /* 1. exact scan keeping the best CLIP_HEAD entries (a min-heap); best entry per product.
+    /* 1. exact scan keeping the best CLIP_HEAD entries, best first; best entry per product.
      * When products with many images crowd the head below RECOG_MAX_MATCHES distinct
      * products, the scan runs again keeping everything. */
     size_t cap = CLIP_HEAD, nh;
@@ -454,7 +427,6 @@ int recog_clip_query_prior(recog_clip_t *c, const float *emb, const recog_query_
         hits = xmalloc(sizeof *hits * (cap < c->n ? cap : c->n));
         int over = 0;
         nh = scan(c, emb, fcat, fbrand, hits, cap < c->n ? cap : c->n, &over);
-        qsort(hits, nh, sizeof *hits, cmp_hit);
         if (!over || cap >= c->n || distinct_at_least(hits, nh, RECOG_MAX_MATCHES)) break;
         free(hits);
         cap = c->n;

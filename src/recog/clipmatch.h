@@ -3,9 +3,9 @@
  * Holds one CLIP embedding per catalog entry: each product image's image embedding, or, for
  * a product with no image yet, the text embedding of "brand model: description" (CLIP puts
  * both in one space, so a photo can match a product nobody has photographed). A query:
- *   1. inner-product scan (SIMD, over an int8 copy; the best re-scored exactly in fp32) of the
- *      entries passing the request's filters
- *      (category, brand), keeping the best CLIP_HEAD; products ranked by their best entry;
+ *   1. inner-product scan of the entries passing the request's filters (category, brand) in
+ *      a vindex collection without a graph (int8 codes, the best CLIP_HEAD re-scored exactly
+ *      in fp32); products ranked by their best entry;
  *   2. category = CLIP zero-shot over the category list (prompt ensembles, ml/zeroshot.h)
  *      averaged with a vote of the nearest products (weights exp((s - best) / CLIP_VOTE_T));
  *   3. brand likewise, over the brands of the chosen category ("<brand> <category>" prompts).
