@@ -53,6 +53,9 @@ static recog_pool_t      *workers;  /* NULL: recognitions run on the server thre
 static pthread_t          starter;
 static int                starter_running;
 static volatile int       starter_cancel;
+static pthread_t          warmer;          /* zero-shot label warm-up at start (CLIP only) */
+static int                warmer_running;
+static volatile int       warm_cancel;     /* shutdown: the warm-ups stop between labels */
 
 recog_engine_t *api_recognize_engine(void) { return engine; }
 
@@ -71,6 +74,22 @@ static void *starter_thread(void *arg)
     buf_printf(&path, "%s/catalog", dir && *dir ? dir : "content");
     if (!starter_cancel) recog_load_starter(g_api.store, engine, path.data, g_config.data_dir);
     buf_free(&path);
+    /* the import may have brought categories and brands: their labels too (cached: free) */
+    if (!starter_cancel && recog_engine_clip(engine)) recog_clip_warm_labels(recog_engine_clip(engine), &warm_cancel);
+    return NULL;
+}
+
+/* The zero-shot labels of the loaded catalog, embedded in the background once the model is
+ * loaded, so the first recognitions do not pay for them (a request needing a label still
+ * being embedded waits for it; ml/zeroshot.h). */
+static void *warm_thread(void *arg)
+{
+    recog_clip_t *c = arg;
+    int n = recog_clip_warm_labels(c, &warm_cancel);
+    recog_clip_warm_t st;
+    recog_clip_warm_status(c, &st);
+    if (n >= 0) log_info("recognition: %d zero-shot labels ready in %.0f ms", n, st.ms);
+    else if (!warm_cancel) log_warn("recognition: zero-shot label warm-up failed after %ld of %ld", st.done, st.total);
     return NULL;
 }
 
@@ -85,6 +104,18 @@ long api_env_int(const char *name, long def, long lo, long hi)
         return def;
     }
     return (long)v;
+}
+
+/* A boolean setting from the environment; def when unset or malformed. */
+static bool env_bool(const char *name, bool def)
+{
+    const char *s = getenv(name);
+    bool v = def;
+    if (s && *s && !str_to_bool(s, &v)) {
+        log_warn("%s=%s ignored (expected a boolean)", name, s);
+        v = def;
+    }
+    return v;
 }
 
 int api_recognize_init(char *err, size_t errlen)
@@ -117,6 +148,9 @@ int api_recognize_init(char *err, size_t errlen)
         int passes = (int)api_env_int("RECOG_BATCH_PASSES", ncpu > mt ? ncpu / mt : 1, 1, 64);
         recog_clip_set_batching(clip, batch, (int)api_env_int("RECOG_BATCH_WAIT_MS", 5, 0, 1000) * 1000, passes);
     }
+    warm_cancel = 0;
+    if (clip && env_bool("RECOG_WARM_LABELS", true))
+        warmer_running = pthread_create(&warmer, NULL, warm_thread, clip) == 0;
     store_uploads_since(g_api.store, time_now_us() - DUP_WINDOW_US, refill_dup, NULL);
     log_info("recognition: %ld catalog images loaded (method: %s)", n, recog_method(engine));
     const char *s = getenv("RODEO_STARTER_CATALOG");
@@ -142,6 +176,11 @@ void api_recognize_shutdown(void)
     int largest;
     if (engine && recog_clip_batch_stats(recog_engine_clip(engine), &nb, &ni, &largest) == 0 && nb)
         log_info("recognition: batches %ld, photos %ld, mean %.2f, largest %d", nb, ni, (double)ni / (double)nb, largest);
+    warm_cancel = 1;
+    if (warmer_running) {
+        pthread_join(warmer, NULL);
+        warmer_running = 0;
+    }
     if (starter_running) {
         starter_cancel = 1;
         pthread_join(starter, NULL);

@@ -1,10 +1,13 @@
 /* zeroshot.c — prompt-ensemble label embeddings with a bounded cache (see zeroshot.h). The
  * cache maps label -> embedding in an open-addressing table under a mutex; embeddings are
- * computed outside the lock (two threads may compute the same label once each; the second
- * insert is dropped). */
+ * computed outside the lock. A label being computed is listed as pending: another thread
+ * needing it waits on a condition variable instead of running the text tower again (a
+ * label's ensemble is several forward passes; the start-up warm-up and the first requests
+ * would otherwise race to compute the same labels). */
 #include "ml/zeroshot.h"
 #include "ml/kernels.h"
 #include "core/buf.h"
+#include "core/timeutil.h"
 #include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -22,9 +25,15 @@ struct zeroshot {
     int             ntemplates, dim;
     size_t          cache_max, n, cap;       /* cap: table slots (power of two) */
     entry_t        *table;
-    size_t          hits, misses;
+    size_t          hits, misses, computed;
+    char          **pending;                 /* labels being computed right now */
+    size_t          npending, cpending;
+    pthread_cond_t  done;                    /* a pending label finished (or failed) */
     pthread_mutex_t lock;
 };
+
+static __thread int64_t tl_us;     /* this thread's uncached label time and count */
+static __thread long    tl_labels;
 
 static uint64_t hash_label(const char *s)
 {
@@ -48,6 +57,7 @@ zeroshot_t *zeroshot_new(const clip_model_t *m, const char *const *templates, si
     while (z->cap < z->cache_max * 2) z->cap <<= 1;
     z->table = xcalloc(z->cap, sizeof *z->table);
     pthread_mutex_init(&z->lock, NULL);
+    pthread_cond_init(&z->done, NULL);
     return z;
 }
 
@@ -68,6 +78,8 @@ void zeroshot_free(zeroshot_t *z)
     free(z->table);
     for (int i = 0; i < z->ntemplates; i++) free(z->templates[i]);
     free(z->templates);
+    free(z->pending);   /* empty: nobody computes while the classifier is freed */
+    pthread_cond_destroy(&z->done);
     pthread_mutex_destroy(&z->lock);
     free(z);
 }
@@ -78,6 +90,36 @@ void zeroshot_cache_stats(zeroshot_t *z, size_t *hits, size_t *misses)
     if (hits) *hits = z->hits;
     if (misses) *misses = z->misses;
     pthread_mutex_unlock(&z->lock);
+}
+
+size_t zeroshot_computed(zeroshot_t *z)
+{
+    pthread_mutex_lock(&z->lock);
+    size_t n = z->computed;
+    pthread_mutex_unlock(&z->lock);
+    return n;
+}
+
+void zeroshot_thread_usage(int64_t *us, long *labels)
+{
+    if (us) *us = tl_us;
+    if (labels) *labels = tl_labels;
+    tl_us = 0;
+    tl_labels = 0;
+}
+
+/* Pending-list helpers (lock held). */
+static int pending_find(const zeroshot_t *z, const char *label)
+{
+    for (size_t i = 0; i < z->npending; i++)
+        if (!strcmp(z->pending[i], label)) return (int)i;
+    return -1;
+}
+
+static void pending_remove(zeroshot_t *z, const char *label)
+{
+    int i = pending_find(z, label);
+    if (i >= 0) z->pending[i] = z->pending[--z->npending];
 }
 
 /* Fills the template: every "{}" becomes the label. */
@@ -121,9 +163,30 @@ int zeroshot_label_embedding(zeroshot_t *z, const char *label, float *out)
     if (!label) return -1;
     pthread_mutex_lock(&z->lock);
     int hit = lookup(z, label, out);
-    if (hit) z->hits++; else z->misses++;
+    if (hit) {
+        z->hits++;
+        pthread_mutex_unlock(&z->lock);
+        return 0;
+    }
+    z->misses++;
+    int64_t t0 = time_mono_us();
+    tl_labels++;
+    /* another thread is computing it: wait for its result (or its failure, then try here) */
+    while (pending_find(z, label) >= 0) {
+        pthread_cond_wait(&z->done, &z->lock);
+        if (lookup(z, label, out)) {
+            pthread_mutex_unlock(&z->lock);
+            tl_us += time_mono_us() - t0;
+            return 0;
+        }
+    }
+    if (z->npending == z->cpending) {
+        z->cpending = z->cpending ? 2 * z->cpending : 8;
+        z->pending = xrealloc(z->pending, sizeof *z->pending * z->cpending);
+    }
+    /* the pointer is the caller's label: it outlives this call, which removes it */
+    z->pending[z->npending++] = (char *)label;
     pthread_mutex_unlock(&z->lock);
-    if (hit) return 0;
     char **texts = xmalloc((size_t)z->ntemplates * sizeof *texts);
     for (int i = 0; i < z->ntemplates; i++) texts[i] = fill(z->templates[i], label);
     float *e = xmalloc((size_t)z->ntemplates * z->dim * sizeof *e);
@@ -135,13 +198,19 @@ int zeroshot_label_embedding(zeroshot_t *z, const char *label, float *out)
             out[d] = (float)(s / z->ntemplates);
         }
         ml_l2_normalize(out, z->dim);
-        pthread_mutex_lock(&z->lock);
-        insert(z, label, out);
-        pthread_mutex_unlock(&z->lock);
     }
+    pthread_mutex_lock(&z->lock);
+    if (rc == 0) {
+        insert(z, label, out);
+        z->computed++;
+    }
+    pending_remove(z, label);
+    pthread_cond_broadcast(&z->done);
+    pthread_mutex_unlock(&z->lock);
     for (int i = 0; i < z->ntemplates; i++) free(texts[i]);
     free(texts);
     free(e);
+    tl_us += time_mono_us() - t0;
     return rc;
 }
 

@@ -12,6 +12,7 @@
 #include "recog/clipmatch.h"
 #include "recog/batch.h"
 #include "core/buf.h"
+#include "core/timeutil.h"
 #include "index/vindex.h"
 #include "ml/zeroshot.h"
 #include <math.h>
@@ -46,6 +47,8 @@ struct recog_clip {
     map_t imap;                         /* (item, kind) -> slot + 1 */
     map_t pmap;                         /* product -> prods index + 1 */
     prod_t *prods; size_t nprods, cprods;
+    pthread_mutex_t warm_lock;          /* the label warm-up's progress */
+    recog_clip_warm_t warm;
 };
 
 static void map_free(map_t *m);
@@ -86,6 +89,7 @@ void recog_clip_free(recog_clip_t *c)
     free(c->cat_live); free(c->brand_live); free(c->prods);
     map_free(&c->imap); map_free(&c->pmap);
     pthread_rwlock_destroy(&c->lock);
+    pthread_mutex_destroy(&c->warm_lock);
     free(c);
 }
 
@@ -321,6 +325,66 @@ static int has_label(recog_clip_t *c, const char *name, int is_brand)
 }
 int recog_clip_has_category(recog_clip_t *c, const char *category) { return has_label(c, category, 0); }
 int recog_clip_has_brand(recog_clip_t *c, const char *brand) { return has_label(c, brand, 1); }
+
+static void warm_set(recog_clip_t *c, int state, long done, long total, double ms)
+{
+    pthread_mutex_lock(&c->warm_lock);
+    c->warm.state = state;
+    c->warm.done = done;
+    c->warm.total = total;
+    c->warm.ms = ms;
+    pthread_mutex_unlock(&c->warm_lock);
+}
+
+void recog_clip_warm_status(recog_clip_t *c, recog_clip_warm_t *out)
+{
+    pthread_mutex_lock(&c->warm_lock);
+    *out = c->warm;
+    pthread_mutex_unlock(&c->warm_lock);
+    out->computed = zeroshot_computed(c->zs);
+}
+
+int recog_clip_warm_labels(recog_clip_t *c, const volatile int *cancel)
+{
+    int64_t t0 = time_mono_us();
+    /* the prompts, exactly as recog_clip_query_prior builds them, copied under the lock */
+    pthread_rwlock_rdlock(&c->lock);
+    size_t npair = (size_t)c->ncats * (size_t)(c->nbrands ? c->nbrands : 1);
+    char *cat_seen = xcalloc((size_t)c->ncats + 1, 1), *pair_seen = xcalloc(npair + 1, 1);
+    char **labels = NULL;
+    long n = 0, cap = 0;
+    for (size_t i = 0; i < c->n; i++) {
+        const entry_t *e = &c->ents[i];
+        if (!e->live) continue;
+        for (int k = 0; k < 2; k++) {
+            char *seen = k ? &pair_seen[(size_t)e->cat * (size_t)c->nbrands + (size_t)e->brand] : &cat_seen[e->cat];
+            if (*seen) continue;
+            *seen = 1;
+            if (n == cap) { cap = cap ? 2 * cap : 64; labels = xrealloc(labels, sizeof *labels * (size_t)cap); }
+            buf_t b = { 0 };
+            if (k) buf_printf(&b, "%s %s", c->brands[e->brand], c->cats[e->cat]);
+            else buf_puts(&b, c->cats[e->cat]);
+            labels[n++] = buf_steal(&b);
+        }
+    }
+    pthread_rwlock_unlock(&c->lock);
+    free(cat_seen);
+    free(pair_seen);
+    warm_set(c, 1, 0, n, 0);
+    float *emb = xmalloc(sizeof(float) * (size_t)c->dim);
+    long done = 0;
+    int rc = 0;
+    for (long i = 0; i < n; i++) {
+        if (cancel && *cancel) { rc = -1; break; }
+        if (zeroshot_label_embedding(c->zs, labels[i], emb) != 0) { rc = -1; break; }
+        warm_set(c, 1, ++done, n, (double)(time_mono_us() - t0) / 1000.0);
+    }
+    warm_set(c, rc == 0 ? 2 : 3, done, n, (double)(time_mono_us() - t0) / 1000.0);
+    for (long i = 0; i < n; i++) free(labels[i]);
+    free(labels);
+    free(emb);
+    return rc == 0 ? (int)done : -1;
+}
 
 typedef struct { int64_t product, item; float s; int cat, brand; } hit_t;
 

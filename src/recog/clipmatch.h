@@ -71,6 +71,22 @@ int  recog_clip_has_text(recog_clip_t *c, int64_t product_id);
 int  recog_clip_has_category(recog_clip_t *c, const char *category);
 int  recog_clip_has_brand(recog_clip_t *c, const char *brand);
 
+/* Warms the zero-shot label cache: embeds every label a query can ask for now — each
+ * category with a live entry, and "<brand> <category>" for each pair with one — so the
+ * first recognitions find them cached (a request needing a label being warmed waits for
+ * it rather than computing it again, ml/zeroshot.h). Runs on the caller's thread (a
+ * background one at start; again after imports add labels: cached labels cost a lookup),
+ * stopping when *cancel (may be NULL) becomes non-zero. Returns the labels covered, -1 when
+ * cancelled or an embedding failed. */
+int  recog_clip_warm_labels(recog_clip_t *c, const volatile int *cancel);
+typedef struct {
+    int    state;          /* 0 never ran, 1 running, 2 done, 3 failed or cancelled */
+    long   done, total;    /* labels of the latest run */
+    size_t computed;       /* label embeddings computed since start (by anyone) */
+    double ms;             /* the latest run's time */
+} recog_clip_warm_t;
+void recog_clip_warm_status(recog_clip_t *c, recog_clip_warm_t *out);
+
 /* Recognises one photo embedding. matches[].global = cosine, .score = max(0, cosine),
  * .verify = 0, .image_id = the entry's item (0 for a text entry). 0, or -1 on bad input. */
 int recog_clip_query(recog_clip_t *c, const float *emb, const recog_query_t *q, recog_result_t *out);

@@ -8,6 +8,7 @@
 #include "core/buf.h"
 #include "core/log.h"
 #include "core/timeutil.h"
+#include "ml/zeroshot.h"
 #include "store/catalog.h"
 #include <errno.h>
 #include <stdio.h>
@@ -320,6 +321,8 @@ json_t *recog_respond(store_t *st, recog_engine_t *e, const vision_intake_t *in,
     recog_label_t *cls = o->classifier ? xmalloc(sizeof *cls * RECOG_CLASSIFIER_MAX) : NULL;
     int ncls = 0;
     double classifier_ms = 0;
+    int64_t label_us = 0;      /* zero-shot labels this request found uncached (ml/zeroshot.h) */
+    long labels_embedded = 0;
     recog_clip_t *clip = recog_engine_clip(e);
     float *emb = NULL;
     /* CLIP when loaded, holding entries and given a tensor of its input size; any failure
@@ -332,9 +335,11 @@ json_t *recog_respond(store_t *st, recog_engine_t *e, const vision_intake_t *in,
             tf = time_mono_us();
             ncls = classify(o->classifier, in, cls, &classifier_ms);
             t1 = time_mono_us();
+            zeroshot_thread_usage(NULL, NULL);   /* from here: this request's uncached labels */
             if (recog_clip_query_prior(clip, emb, &q, cls, ncls, res) == 0) {
                 method = "clip";
                 t2 = time_mono_us();
+                zeroshot_thread_usage(&label_us, &labels_embedded);
                 goto respond;
             }
         }
@@ -392,6 +397,12 @@ respond:;
                     "search_ms", (t2 - t1) / 1000.0, "response_ms", (t3 - t2) / 1000.0, "total_ms", total_ms);
     if (out && o->classifier)
         json_object_set_new(json_object_get(out, "timings"), "classifier_ms", json_real(classifier_ms));
+    if (out && !strcmp(method, "clip")) {
+        /* part of search_ms: label embeddings computed (or waited for) by this request; 0
+         * once the start-up warm-up has cached them */
+        json_object_set_new(json_object_get(out, "timings"), "label_embed_ms", json_real((double)label_us / 1000.0));
+        json_object_set_new(json_object_get(out, "timings"), "label_embeds", json_integer(labels_embedded));
+    }
 done:
     free(cls);
     free(emb);

@@ -10,6 +10,8 @@
 #include "core/crypto.h"
 #include "core/timeutil.h"
 #include "ml/clip.h"
+#include "ml/zeroshot.h"
+#include <pthread.h>
 #include "recog/clipmatch.h"
 #include "recog/recognize.h"
 #include "store/catalog.h"
@@ -459,5 +461,115 @@ TEST(recog_clip_scan_equals_exact)
     }
     free(v);
     recog_clip_free(c);
+    clip_free(m);
+}
+
+/* ---- zero-shot label warm-up (ml/zeroshot.c, recog_clip_warm_labels) ---- */
+
+typedef struct { zeroshot_t *z; const char *label; int rc; int64_t us; long labels; pthread_barrier_t *go; } zs_job_t;
+
+static void *zs_worker(void *arg)
+{
+    zs_job_t *j = arg;
+    float e[512];
+    if (j->go) pthread_barrier_wait(j->go);
+    zeroshot_thread_usage(NULL, NULL);
+    j->rc = zeroshot_label_embedding(j->z, j->label, e);
+    zeroshot_thread_usage(&j->us, &j->labels);
+    return NULL;
+}
+
+/* Eight threads asking for one uncached label at once: the text tower runs once, every
+ * thread gets the label (those that found it uncached count their wait), a later ask is a
+ * free hit. */
+TEST(recog_clip_zeroshot_label_computed_once)
+{
+    clip_model_t *m = tiny_clip();
+    REQUIRE(m);
+    zeroshot_t *z = zeroshot_new(m, NULL, 0);
+    REQUIRE(z);
+    zs_job_t j[8];
+    pthread_t th[8];
+    pthread_barrier_t go;
+    pthread_barrier_init(&go, NULL, 8);
+    for (int i = 0; i < 8; i++) {
+        j[i] = (zs_job_t){ z, "saddle pads", -1, 0, 0, &go };
+        REQUIRE(pthread_create(&th[i], NULL, zs_worker, &j[i]) == 0);
+    }
+    for (int i = 0; i < 8; i++) pthread_join(th[i], NULL);
+    pthread_barrier_destroy(&go);
+    long missed = 0;
+    for (int i = 0; i < 8; i++) {
+        CHECK_INT(j[i].rc, 0);
+        CHECK(j[i].labels == 0 || j[i].labels == 1);
+        if (j[i].labels) CHECK(j[i].us > 0);
+        missed += j[i].labels;
+    }
+    CHECK(missed >= 1);
+    CHECK_INT(zeroshot_computed(z), 1);
+    zs_job_t again = { z, "saddle pads", -1, 0, 0, NULL };
+    zs_worker(&again);
+    CHECK_INT(again.rc, 0);
+    CHECK_INT(again.labels, 0);
+    CHECK_INT(again.us, 0);
+    CHECK_INT(zeroshot_computed(z), 1);
+    zeroshot_free(z);
+    clip_free(m);
+}
+
+/* The warm-up embeds every category and (brand, category) prompt a query can use: the
+ * first query after it computes nothing; a matcher without it pays on its first query.
+ * Cancelled before it starts, it stops and says so. */
+TEST(recog_clip_warm_labels_first_query_computes_nothing)
+{
+    clip_model_t *m = tiny_clip();
+    REQUIRE(m);
+    char err[200];
+    for (int warm = 0; warm < 2; warm++) {
+        recog_clip_t *c = recog_clip_new(m, err, sizeof err);
+        REQUIRE(c);
+        int dim = recog_clip_dim(c);
+        const char *cats[] = { "boots", "hats", "belts" }, *brands[] = { "Ariat", "Stetson", "Nocona", "Justin" };
+        float *v = malloc(sizeof(float) * (size_t)dim);
+        char text[128];
+        for (int i = 0; i < 12; i++) {
+            snprintf(text, sizeof text, "product %d", i);
+            REQUIRE(recog_clip_embed_text(c, text, v) == 0);
+            REQUIRE(recog_clip_add(c, RECOG_CLIP_TEXT, 100 + i, 100 + i, cats[i % 3], brands[i % 4], v) == 0);
+        }
+        recog_clip_warm_t st;
+        recog_clip_warm_status(c, &st);
+        CHECK_INT(st.state, 0);
+        if (warm) {
+            volatile int stop = 1;
+            CHECK_INT(recog_clip_warm_labels(c, &stop), -1);
+            recog_clip_warm_status(c, &st);
+            CHECK_INT(st.state, 3);
+            /* 3 categories + 12 distinct (brand, category) pairs */
+            CHECK_INT(recog_clip_warm_labels(c, NULL), 15);
+            recog_clip_warm_status(c, &st);
+            CHECK_INT(st.state, 2);
+            CHECK_INT(st.done, 15);
+            CHECK_INT(st.total, 15);
+            CHECK_INT(st.computed, 15);
+            CHECK_INT(recog_clip_warm_labels(c, NULL), 15);      /* again: all cached */
+            recog_clip_warm_status(c, &st);
+            CHECK_INT(st.computed, 15);
+        }
+        recog_result_t r;
+        int64_t us;
+        long labels;
+        for (int f = 0; f < 3; f++) {     /* unfiltered, by category, by brand */
+            recog_query_t q = { .top_k = 5, .category = f == 1 ? "hats" : NULL, .brand = f == 2 ? "Nocona" : NULL };
+            zeroshot_thread_usage(NULL, NULL);
+            REQUIRE(recog_clip_query(c, v, &q, &r) == 0);
+            zeroshot_thread_usage(&us, &labels);
+            CHECK(r.n_matches > 0 && r.n_categories > 0 && r.n_brands > 0);
+            if (warm) { CHECK_INT(labels, 0); CHECK_INT(us, 0); }
+            else if (f == 0) CHECK(labels > 0 && us > 0);
+        }
+        free(v);
+        recog_clip_free(c);
+    }
     clip_free(m);
 }
