@@ -27,4 +27,7 @@ void api_product_image(http_req_t *req, http_resp_t *resp);
 /* recognize.c */
 void api_recognize_product(http_req_t *req, http_resp_t *resp);
 void api_product_analytics(http_req_t *req, http_resp_t *resp);
+/* GET /api/admin/recognition/features (admin): the background feature refresh and label
+ * warm-up progress. */
+void api_recognition_features(http_req_t *req, http_resp_t *resp);
 #endif

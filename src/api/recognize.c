@@ -34,6 +34,7 @@
 #include "recog/clipmatch.h"
 #include "recog/pool.h"
 #include "recog/recognize.h"
+#include "recog/refresh.h"
 #include "store/catalog.h"
 #include "vision/dupindex.h"
 #include "vision/intake.h"
@@ -56,6 +57,8 @@ static volatile int       starter_cancel;
 static pthread_t          warmer;          /* zero-shot label warm-up at start (CLIP only) */
 static int                warmer_running;
 static volatile int       warm_cancel;     /* shutdown: the warm-ups stop between labels */
+static recog_refresh_t   *refresher;       /* recomputes missing catalog features (refresh.h) */
+static bool               warm_labels;     /* RECOG_WARM_LABELS (default on) */
 
 recog_engine_t *api_recognize_engine(void) { return engine; }
 
@@ -75,7 +78,7 @@ static void *starter_thread(void *arg)
     if (!starter_cancel) recog_load_starter(g_api.store, engine, path.data, g_config.data_dir);
     buf_free(&path);
     /* the import may have brought categories and brands: their labels too (cached: free) */
-    if (!starter_cancel && recog_engine_clip(engine)) recog_clip_warm_labels(recog_engine_clip(engine), &warm_cancel);
+    if (!starter_cancel && warm_labels && recog_engine_clip(engine)) recog_clip_warm_labels(recog_engine_clip(engine), &warm_cancel);
     return NULL;
 }
 
@@ -106,6 +109,13 @@ long api_env_int(const char *name, long def, long lo, long hi)
     return (long)v;
 }
 
+/* After the refresh added entries: their categories and brands may be new labels. */
+static void refresh_done(void *ctx, const volatile int *cancel)
+{
+    (void)cancel;   /* warm_cancel is set at shutdown before the refresh is stopped */
+    if (warm_labels) recog_clip_warm_labels(ctx, &warm_cancel);
+}
+
 /* A boolean setting from the environment; def when unset or malformed. */
 static bool env_bool(const char *name, bool def)
 {
@@ -132,7 +142,8 @@ int api_recognize_init(char *err, size_t errlen)
         log_warn("recognition: CLIP not used: %s", err);
         err[0] = '\0';
     }
-    long n = recog_engine_load(engine, g_api.store, err, errlen);
+    /* what is stored only: missing features are the background refresh's (below) */
+    long n = recog_engine_load_stored(engine, g_api.store, err, errlen);
     if (n < 0) return -1;
     int nworkers = (int)api_env_int("RECOG_WORKERS", 4, 0, 64);
     if (nworkers > 0) {
@@ -149,8 +160,14 @@ int api_recognize_init(char *err, size_t errlen)
         recog_clip_set_batching(clip, batch, (int)api_env_int("RECOG_BATCH_WAIT_MS", 5, 0, 1000) * 1000, passes);
     }
     warm_cancel = 0;
-    if (clip && env_bool("RECOG_WARM_LABELS", true))
+    warm_labels = env_bool("RECOG_WARM_LABELS", true);
+    if (clip && warm_labels)
         warmer_running = pthread_create(&warmer, NULL, warm_thread, clip) == 0;
+    recog_refresh_opts_t ro = { .batch = (int)api_env_int("RECOG_REFRESH_BATCH", 16, 1, 100000),
+                                .pause_ms = (int)api_env_int("RECOG_REFRESH_PAUSE_MS", 0, 0, 600000),
+                                .on_done = clip ? refresh_done : NULL, .ctx = clip };
+    refresher = recog_refresh_start(g_api.store, engine, photos, &ro);
+    if (!refresher) log_warn("recognition: cannot start the feature refresh thread");
     store_uploads_since(g_api.store, time_now_us() - DUP_WINDOW_US, refill_dup, NULL);
     log_info("recognition: %ld catalog images loaded (method: %s)", n, recog_method(engine));
     const char *s = getenv("RODEO_STARTER_CATALOG");
@@ -165,6 +182,9 @@ int api_recognize_init(char *err, size_t errlen)
 
 void api_recognize_quiesce(void)
 {
+    warm_cancel = 1;
+    recog_refresh_stop(refresher);   /* stops after the item in hand */
+    refresher = NULL;
     recog_pool_free(workers);   /* the server drained first: nothing new arrives; queued jobs finish */
     workers = NULL;
 }
@@ -427,6 +447,24 @@ void api_recognize_product(http_req_t *req, http_resp_t *resp)
         free(options);
         free(j);
     }
+}
+
+/* GET /api/admin/recognition/features: the background feature refresh's progress
+ * (refresh.h), plus the zero-shot label warm-up's when CLIP is loaded. */
+void api_recognition_features(http_req_t *req, http_resp_t *resp)
+{
+    (void)req;
+    json_t *out = recog_refresh_status_json(refresher);
+    recog_clip_t *clip = engine ? recog_engine_clip(engine) : NULL;
+    if (clip) {
+        static const char *states[] = { "idle", "running", "done", "failed" };
+        recog_clip_warm_t w;
+        recog_clip_warm_status(clip, &w);
+        json_object_set_new(out, "labels", json_pack("{s:s, s:I, s:I, s:I}", "state", states[w.state & 3], "done",
+                                                     (json_int_t)w.done, "total", (json_int_t)w.total, "computed",
+                                                     (json_int_t)w.computed));
+    }
+    http_resp_json(resp, 200, out);
 }
 
 void api_product_analytics(http_req_t *req, http_resp_t *resp)

@@ -61,6 +61,7 @@ static const http_route_t routes[] = {
     {"DELETE", "/api/products/{id}",               api_product_delete,      A, 30,  0},
     {"POST",   "/api/recognize-product",           api_recognize_product,   O, 20,  HTTP_ROUTE_UPLOAD},
     {"GET",    "/api/product-analytics",           api_product_analytics,   O, 30,  0},
+    {"GET",    "/api/admin/recognition/features",  api_recognition_features, A, 60, 0},
     /* inference.c (ml) */
     {"GET",    "/v1/models",                       api_models_info,         N, 300, 0},
     {"POST",   "/v1/embed/image",                  api_embed_image,         N, 120, HTTP_ROUTE_UPLOAD},

@@ -162,8 +162,9 @@ int recog_product_text_refresh(store_t *st, recog_engine_t *e, int64_t product_i
 
 /* CLIP entries from the store: image vectors, then text vectors of products without one; a
  * product with neither (imageless, or its images imported before CLIP was configured) gets
- * its text embedding now, stored so the next start finds it. */
-static int clip_load_entries(recog_clip_t *c, store_t *st, loader_t *L, char *err, size_t errlen)
+ * its text embedding now when compute is set, stored so the next start finds it (the server
+ * leaves that to the background refresh, refresh.h). */
+static int clip_load_entries(recog_clip_t *c, store_t *st, loader_t *L, bool compute, char *err, size_t errlen)
 {
     cliploader_t C = { L, c, 0, 0 };
     if (store_vector_each(st, recog_clip_collection(c, RECOG_CLIP_IMAGE), on_clip_image, &C) != STORE_OK ||
@@ -172,7 +173,7 @@ static int clip_load_entries(recog_clip_t *c, store_t *st, loader_t *L, char *er
         return -1;
     }
     long filled = 0, pending = 0;
-    for (size_t i = 0; i < L->nl; i++) {
+    for (size_t i = 0; compute && i < L->nl; i++) {
         int64_t id = L->labels[i].id;
         if (recog_clip_has_image(c, id) || recog_clip_has_text(c, id)) continue;
         json_t *p = NULL;
@@ -188,11 +189,11 @@ static int clip_load_entries(recog_clip_t *c, store_t *st, loader_t *L, char *er
              C.texts + filled, filled);
     if (pending)
         log_warn("recognition: %ld products have images without CLIP embeddings (imported before CLIP was "
-                 "configured); they match by text until `rodeo catalog import` runs again (remote image URLs are never fetched)", pending);
+                 "configured); they match by text until a server's background refresh or `rodeo catalog import` embeds their photos", pending);
     return 0;
 }
 
-long recog_engine_load(recog_engine_t *e, store_t *st, char *err, size_t errlen)
+static long engine_load(recog_engine_t *e, store_t *st, bool compute, char *err, size_t errlen)
 {
     loader_t L = { .e = e, .err = err, .errlen = errlen };
     long rc = -1;
@@ -209,7 +210,7 @@ long recog_engine_load(recog_engine_t *e, store_t *st, char *err, size_t errlen)
         goto out;
     }
     rc = L.added;
-    if (recog_engine_clip(e) && clip_load_entries(recog_engine_clip(e), st, &L, err, errlen) != 0) rc = -1;
+    if (recog_engine_clip(e) && clip_load_entries(recog_engine_clip(e), st, &L, compute, err, errlen) != 0) rc = -1;
 out:
     for (size_t i = 0; i < L.nl; i++) { free(L.labels[i].category); free(L.labels[i].brand); }
     for (size_t i = 0; i < L.nv; i++) free(L.vecs[i].vec);
@@ -217,6 +218,16 @@ out:
     free(L.imgs);
     free(L.vecs);
     return rc;
+}
+
+long recog_engine_load(recog_engine_t *e, store_t *st, char *err, size_t errlen)
+{
+    return engine_load(e, st, true, err, errlen);
+}
+
+long recog_engine_load_stored(recog_engine_t *e, store_t *st, char *err, size_t errlen)
+{
+    return engine_load(e, st, false, err, errlen);
 }
 
 int recog_intake_features(const vision_intake_t *in, float *vec, features_template_t *tpl)

@@ -18,8 +18,12 @@
 #include <jansson.h>
 #include <stdbool.h>
 
-/* Fills the engine from the store's catalog images. Returns images loaded, -1 on error. */
+/* Fills the engine from the store's catalog images. Returns images loaded, -1 on error.
+ * With CLIP, products with no stored CLIP entry get their text embedding computed now. */
 long recog_engine_load(recog_engine_t *e, store_t *st, char *err, size_t errlen);
+/* The same with only what is stored: nothing is computed, so it is quick; the server's
+ * start, whose background refresh (refresh.h) computes what is missing. */
+long recog_engine_load_stored(recog_engine_t *e, store_t *st, char *err, size_t errlen);
 
 /* Attaches a CLIP matcher over model m (borrowed; must outlive the engine) before loading:
  * recog_engine_load then loads the CLIP vectors too, imports embed with CLIP, recog_respond

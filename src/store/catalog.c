@@ -450,6 +450,12 @@ int store_vector_delete(store_t *st, const char *collection, int64_t item_id)
     return db_pool_exec(st->pool, "DELETE FROM vectors WHERE collection = $1 AND item_id = $2", a, 2, NULL);
 }
 
+int store_vector_collection_delete(store_t *st, const char *collection)
+{
+    db_value_t a[] = { db_text(collection) };
+    return db_pool_exec(st->pool, "DELETE FROM vectors WHERE collection = $1", a, 1, NULL);
+}
+
 int store_vector_each(store_t *st, const char *collection, store_vector_fn fn, void *ctx)
 {
     db_value_t a[] = { db_text(collection) };

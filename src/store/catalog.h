@@ -76,6 +76,8 @@ int store_price_history(store_t *st, int64_t product_id, const char *store_name,
 int store_vector_put(store_t *st, const char *collection, int64_t item_id, int dim, const void *data,
                      size_t len);
 int store_vector_delete(store_t *st, const char *collection, int64_t item_id);
+/* Deletes every vector of a collection (e.g. features of a superseded version). */
+int store_vector_collection_delete(store_t *st, const char *collection);
 typedef int (*store_vector_fn)(void *ctx, int64_t item_id, int dim, const void *data, size_t len);
 int store_vector_each(store_t *st, const char *collection, store_vector_fn fn, void *ctx);
 int store_vector_get(store_t *st, const char *collection, int64_t item_id, void *data, size_t len);

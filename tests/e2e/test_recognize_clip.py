@@ -35,6 +35,39 @@ def teardown_module():
     shutil.rmtree(TMP, ignore_errors=True)
 
 
+def test_recognize_clip_labels_warmed_before_first_request(srv):
+    """The zero-shot label embeddings are computed in the background at start (and again
+    after the starter import): the first recognition computes none (timings.label_embeds 0).
+    A brand that appears later (an admin-created product) is not warmed yet: the request
+    that needs its prompt pays for it, and the timing shows it. Runs first in this module:
+    no recognition before it may have filled the cache."""
+    import time
+    wait_catalog(srv)
+    adm = _admin(srv)
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        s = srv.get("/api/admin/recognition/features", token=adm).json()
+        lab = s["labels"]
+        if lab["state"] == "done" and lab["total"] >= 8 and lab["done"] == lab["total"]:
+            break
+        time.sleep(0.1)
+    assert lab["state"] == "done" and lab["total"] >= 8 and lab["computed"] >= lab["total"], s
+    product = srv.get("/api/products?category=hats&limit=1").json()["items"][0]
+    r = recognize(srv, photo_of(srv, product, seed=3), {"include_prices": "false"})
+    assert r.status == 200, r
+    t = r.json()["timings"]
+    assert r.json()["method"] == "clip" and t["label_embeds"] == 0 and t["label_embed_ms"] == 0, t
+    # a new brand's prompt was not warmed: this request computes it
+    brand = "Coldstart " + uuid.uuid4().hex[:6]
+    body = {"sku": "CS-" + uuid.uuid4().hex[:8], "brand": brand, "model": "Late Arrival", "category": "hats",
+            "description": "A hat added after start.", "msrp": 80}
+    assert srv.post("/api/products", body, token=adm).status == 201
+    r = recognize(srv, photo_of(srv, product, seed=4), {"brand": brand, "include_prices": "false"})
+    assert r.status == 200, r
+    t = r.json()["timings"]
+    assert t["label_embeds"] >= 1 and t["label_embed_ms"] > 0, t
+
+
 def test_recognize_clip_contract_shape_and_filters(srv):
     wait_catalog(srv)
     product = srv.get("/api/products?category=boots&limit=5").json()["items"][1]
