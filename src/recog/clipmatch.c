@@ -353,10 +353,12 @@ int recog_clip_warm_labels(recog_clip_t *c, const volatile int *cancel)
     char *cat_seen = xcalloc((size_t)c->ncats + 1, 1), *pair_seen = xcalloc(npair + 1, 1);
     char **labels = NULL;
     long n = 0, cap = 0;
-    for (size_t i = 0; i < c->n; i++) {
-        const entry_t *e = &c->ents[i];
-        if (!e->live) continue;
-        for (int k = 0; k < 2; k++) {
+    /* categories first (every query needs them), then the pairs, at most CLIP_WARM_MAX: more
+     * would overflow the label cache, which starts over when full */
+    for (int k = 0; k < 2; k++) {
+        for (size_t i = 0; i < c->n && n < CLIP_WARM_MAX; i++) {
+            const entry_t *e = &c->ents[i];
+            if (!e->live) continue;
             char *seen = k ? &pair_seen[(size_t)e->cat * (size_t)c->nbrands + (size_t)e->brand] : &cat_seen[e->cat];
             if (*seen) continue;
             *seen = 1;

@@ -25,6 +25,7 @@
 #define CLIP_VOTE_T 0.05f
 #define CLIP_ZS_WEIGHT 0.5f      /* share of zero-shot in the combined label confidence */
 #define CLIP_HEAD 256            /* entries the scan keeps before grouping by product */
+#define CLIP_WARM_MAX 2048       /* labels a warm-up embeds: half zero-shot's default cache */
 
 typedef struct recog_clip recog_clip_t;
 
@@ -76,8 +77,9 @@ int  recog_clip_has_brand(recog_clip_t *c, const char *brand);
  * first recognitions find them cached (a request needing a label being warmed waits for
  * it rather than computing it again, ml/zeroshot.h). Runs on the caller's thread (a
  * background one at start; again after imports add labels: cached labels cost a lookup),
- * stopping when *cancel (may be NULL) becomes non-zero. Returns the labels covered, -1 when
- * cancelled or an embedding failed. */
+ * stopping when *cancel (may be NULL) becomes non-zero. Categories come first, then pairs,
+ * CLIP_WARM_MAX labels at most. Returns the labels covered, -1 when cancelled or an
+ * embedding failed. */
 int  recog_clip_warm_labels(recog_clip_t *c, const volatile int *cancel);
 typedef struct {
     int    state;          /* 0 never ran, 1 running, 2 done, 3 failed or cancelled */
