@@ -68,7 +68,7 @@ static int on_vector_id(void *ctx, int64_t id, int dim, const void *data, size_t
 static int collection_ids(store_t *st, const char *collection, idset_t *out)
 {
     if (store_vector_each(st, collection, on_vector_id, out) != STORE_OK) return -1;
-    qsort(out->v, out->n, sizeof *out->v, cmp_i64);   /* already in item order; cheap to make sure */
+    if (out->n) qsort(out->v, out->n, sizeof *out->v, cmp_i64);   /* in item order already; cheap to make sure */
     return 0;
 }
 
