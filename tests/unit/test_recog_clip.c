@@ -14,6 +14,9 @@
 #include <pthread.h>
 #include "recog/clipmatch.h"
 #include "recog/recognize.h"
+#include "recog/refresh.h"
+#include "blob/blob.h"
+#include <time.h>
 #include "store/catalog.h"
 #include <math.h>
 #include <stdlib.h>
@@ -571,5 +574,110 @@ TEST(recog_clip_warm_labels_first_query_computes_nothing)
         free(v);
         recog_clip_free(c);
     }
+    clip_free(m);
+}
+
+/* ---- the background refresh (recog/refresh.c) ---- */
+
+static void wait_refresh(recog_refresh_t *r, recog_refresh_status_t *s)
+{
+    for (int i = 0; i < 3000; i++) {     /* up to 30 s */
+        recog_refresh_status(r, s);
+        if (s->state == RECOG_REFRESH_DONE || s->state == RECOG_REFRESH_FAILED) return;
+        struct timespec ts = { 0, 10000000 };
+        nanosleep(&ts, NULL);
+    }
+}
+
+/* A catalog imported before CLIP was configured: two photos, one imageless product and one
+ * whose image is a remote URL. A CLIP engine loaded from what is stored has none of their
+ * CLIP entries; the refresh embeds the stored photos and the imageless product's text,
+ * counts the URL-only image as failed (never fetched), and a second run has nothing to do. */
+TEST(recog_refresh_embeds_what_clip_lacks)
+{
+    clip_model_t *m = tiny_clip();
+    REQUIRE(m);
+    store_t *st = fixture_store_open();
+    REQUIRE(st);
+    int shared = getenv("TEST_DATABASE_URL") && *getenv("TEST_DATABASE_URL");   /* other tests' rows too */
+    char *dir = test_tmpdir();
+    REQUIRE(write_photos(dir) == 0);
+    char *tok = random_token(6);
+    for (char *p = tok; *p; p++) if (*p == '_' || *p == '-') *p = 'x';
+    buf_t csv = { 0 }, path = { 0 };
+    buf_printf(&path, "%s/products.csv", dir);
+    buf_printf(&csv, "sku,brand,model,category,description,msrp,image,keywords\n"
+                     "RA-%s,Refa%s,Roper,rboots%s,Red square boot,150,a.png,red\n"
+                     "RB-%s,Refb%s,Round,rbelts%s,Blue round belt,40,b.png,blue\n"
+                     "RC-%s,Refc%s,Plain,rboots%s,A boot nobody photographed yet,99,,plain\n"
+                     "RD-%s,Refd%s,Far,rboots%s,A boot photographed elsewhere,99,https://example.invalid/d.jpg,far\n",
+               tok, tok, tok, tok, tok, tok, tok, tok, tok, tok, tok, tok);
+    FILE *f = fopen(path.data, "w");
+    REQUIRE(f);
+    fputs(csv.data, f);
+    fclose(f);
+    char err[300] = "";
+    recog_engine_t *classic = recog_engine_new();
+    recog_import_stats_t s = { 0 };
+    REQUIRE(recog_import_products(st, classic, path.data, dir, dir, NULL, print_report, NULL, &s, err, sizeof err) == 0);
+    CHECK_INT(s.images, 2);
+    recog_engine_free(classic);
+    int64_t id[4];
+    const char *pre[4] = { "RA", "RB", "RC", "RD" };
+    for (int i = 0; i < 4; i++) {
+        buf_t sku = { 0 };
+        buf_printf(&sku, "%s-%s", pre[i], tok);
+        REQUIRE(store_product_find_sku(st, sku.data, &id[i]) == STORE_OK);
+        buf_free(&sku);
+    }
+    recog_engine_t *e = recog_engine_new();
+    REQUIRE(recog_use_clip(e, m, err, sizeof err) == 0);
+    CHECK_INT(recog_engine_load_stored(e, st, err, sizeof err), shared ? recog_engine_count(e) : 2);
+    recog_clip_t *c = recog_engine_clip(e);
+    CHECK(!recog_clip_has_image(c, id[0]) && !recog_clip_has_text(c, id[2]));   /* nothing computed at load */
+    blob_store_t *blobs = blob_fs_open(dir, "/api/blobs", err, sizeof err);
+    REQUIRE(blobs);
+    recog_refresh_opts_t o = { .batch = 1 };
+    recog_refresh_t *r = recog_refresh_start(st, e, blobs, &o);
+    REQUIRE(r);
+    recog_refresh_status_t rs;
+    wait_refresh(r, &rs);
+    CHECK_INT(rs.state, RECOG_REFRESH_DONE);
+    if (!shared) {
+        CHECK_INT(rs.total, 4);     /* 3 images lacking CLIP (one remote) + 1 imageless product */
+        CHECK_INT(rs.done, 3);
+        CHECK_INT(rs.failed, 1);
+    }
+    CHECK(recog_clip_has_image(c, id[0]) && recog_clip_has_image(c, id[1]));
+    CHECK(recog_clip_has_text(c, id[2]) && !recog_clip_has_image(c, id[3]));
+    json_t *j = recog_refresh_status_json(r);
+    CHECK_STR(json_string_value(json_object_get(j, "state")), "done");
+    CHECK_INT(json_integer_value(json_object_get(j, "features_version")), FEATURES_VERSION);
+    json_decref(j);
+    recog_refresh_stop(r);
+    /* stored now: a fresh engine loads them, and a new run only retries the remote image */
+    recog_engine_t *e2 = recog_engine_new();
+    REQUIRE(recog_use_clip(e2, m, err, sizeof err) == 0);
+    REQUIRE(recog_engine_load_stored(e2, st, err, sizeof err) >= 0);
+    CHECK(recog_clip_has_image(recog_engine_clip(e2), id[1]) && recog_clip_has_text(recog_engine_clip(e2), id[2]));
+    r = recog_refresh_start(st, e2, blobs, NULL);
+    REQUIRE(r);
+    wait_refresh(r, &rs);
+    CHECK_INT(rs.state, RECOG_REFRESH_DONE);
+    if (!shared) { CHECK_INT(rs.total, 1); CHECK_INT(rs.failed, 1); }
+    recog_refresh_stop(r);
+    /* stopping a run that has not finished is clean too */
+    recog_refresh_stop(recog_refresh_start(st, e2, blobs, NULL));
+    recog_refresh_status(NULL, &rs);
+    CHECK_INT(rs.state, RECOG_REFRESH_IDLE);
+    CHECK_STR(recog_refresh_state_name(RECOG_REFRESH_RUNNING), "running");
+    blob_close(blobs);
+    recog_engine_free(e2);
+    recog_engine_free(e);
+    store_close(st);
+    free(tok);
+    buf_free(&csv);
+    buf_free(&path);
+    free(dir);
     clip_free(m);
 }
