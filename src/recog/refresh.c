@@ -192,10 +192,14 @@ static void drop_old_versions(recog_refresh_t *r)
     }
 }
 
-static void sleep_ms(int ms)
+/* The pause between batches, in slices, so a stop never waits for it. */
+static void pause_ms(recog_refresh_t *r, int ms)
 {
-    struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-    nanosleep(&ts, NULL);
+    for (int left = ms; left > 0 && !r->cancel; left -= 20) {
+        int step = left < 20 ? left : 20;
+        struct timespec ts = { 0, (long)step * 1000000L };
+        nanosleep(&ts, NULL);
+    }
 }
 
 static void *refresh_main(void *arg)
@@ -257,7 +261,7 @@ static void *refresh_main(void *arg)
                          (double)(now - t0) / 1e6);
                 last_log = now;
             }
-            if (r->o.pause_ms > 0 && i + 1 < n && !r->cancel) sleep_ms(r->o.pause_ms);
+            if (r->o.pause_ms > 0 && i + 1 < n) pause_ms(r, r->o.pause_ms);
         }
     }
     if (r->cancel) {

@@ -144,3 +144,38 @@ def test_complete_refresh_drops_old_rows_and_restart_is_idle_work(srv):
         assert srv.stop() == 0
     finally:
         srv.cleanup()
+
+
+def test_stop_during_refresh_is_prompt_and_clean(srv):
+    """SIGTERM while the refresh runs (a long pause between items here): the server stops
+    at once with exit code 0, and the next start finishes the rest."""
+    srv = harness.Server(env={"RECOG_REFRESH_BATCH": "1", "RECOG_REFRESH_PAUSE_MS": "20000"})
+    try:
+        r = subprocess.run([harness.BINARY, "catalog", "import", os.path.join(TMP, "import.csv"), "--images", TMP],
+                           env=dict(srv.env), capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0, r.stdout + r.stderr
+        db = sqlite3.connect(os.path.join(srv.env["RODEO_DATA_DIR"], "rodeo.db"))
+        db.execute("UPDATE vectors SET collection = 'product_features_v2' WHERE collection = 'product_features_v3'")
+        db.commit()
+        db.close()
+        srv.start()
+        adm = _admin(srv)
+        deadline = time.time() + 30
+        while time.time() < deadline and _status(srv, adm)["done"] < 1:
+            time.sleep(0.05)
+        s = _status(srv, adm)
+        assert s["state"] == "running" and s["done"] == 1 and s["total"] == N, s
+        t0 = time.time()
+        assert srv.stop() == 0
+        assert time.time() - t0 < 5, time.time() - t0
+        srv.env["RECOG_REFRESH_PAUSE_MS"] = "0"
+        srv.start()
+        adm = _admin(srv)
+        deadline = time.time() + 60
+        while time.time() < deadline and _status(srv, adm)["state"] != "done":
+            time.sleep(0.05)
+        assert _status(srv, adm) == {"features_version": 3, "state": "done", "done": N - 1, "total": N - 1,
+                                     "failed": 0}
+        assert srv.stop() == 0
+    finally:
+        srv.cleanup()
