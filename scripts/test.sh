@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # The whole test run behind `make test` (after both builds exist):
+#   0. tree hygiene (scripts/lint_tree.sh: no conflict markers, no unfinished-work words)
 #   1. unit tests (release build), SQLite store
 #   2. end-to-end API suite against a real `rodeo serve` on loopback, SQLite
 #   3. a throwaway PostgreSQL server: unit store tests + the same API suite on it
@@ -29,6 +30,7 @@ run_suite() {   # name, command...
   rm -f "$log"
 }
 
+run_suite "tree hygiene" scripts/lint_tree.sh
 run_suite "unit (sqlite)" build/unit_tests
 run_suite "e2e (sqlite)" $PYTHON tests/e2e/run.py --binary build/rodeo
 
