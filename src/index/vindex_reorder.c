@@ -123,6 +123,55 @@ static void partition_order(const vindex_t *v, const vtab_t *t, size_t n, uint32
     for (size_t i = 0; i < n; i++) pos[order[i]] = (uint32_t)i;
 }
 
+/* Hierarchical order: the HNSW levels themselves as a hierarchical clustering. Going down from
+ * the top, the nodes of level l join the level-(l+1) node they are fewest level-l hops from
+ * (multi-source BFS, sources in their already fixed order) and are laid out group by group,
+ * each group in discovery order. At level 0 the groups are ~m-node clusters around level-1
+ * nodes, inside ~m^2-node clusters around level-2 nodes, and so on: neighbours land on the
+ * same or nearby pages at every scale. order[new] = old, pos[old] = new; lab and q are n-word
+ * scratch. */
+static void hier_order(const vindex_t *v, const vtab_t *t, size_t n, uint32_t entry, int top,
+                       uint32_t *order, uint32_t *pos, uint32_t *lab, uint32_t *q)
+{
+    size_t k = 1;            /* order[0..k): the nodes of level >= l+1, in their final order */
+    order[0] = entry;
+    for (int l = top; l >= 0; l--) {
+        uint32_t maxc = l == 0 ? v->m0 : v->m;
+        for (size_t s = 0; s < n; s++) lab[s] = UINT32_MAX;
+        size_t head = 0, tail = 0, scan = 0;
+        for (size_t i = 0; i < k; i++) { lab[order[i]] = (uint32_t)i; q[tail++] = order[i]; }
+        for (;;) {
+            if (head == tail) {
+                /* nodes of this level the walk cannot reach: one group, after the others */
+                while (scan < n && (lab[scan] != UINT32_MAX || vindex_meta(v, t, (uint32_t)scan)->level < l))
+                    scan++;
+                if (scan >= n) break;
+                lab[scan] = (uint32_t)k;
+                q[tail++] = (uint32_t)scan;
+            }
+            uint32_t s = q[head++];
+            const uint32_t *ll = l == 0 ? vindex_links0(v, t, s) : vindex_links_up(v, t, s, l);
+            uint32_t c = ll[0] > maxc ? maxc : ll[0];
+            for (uint32_t i = 0; i < c; i++) {
+                uint32_t nb = ll[1 + i];
+                if (nb >= n || lab[nb] != UINT32_MAX || vindex_meta(v, t, nb)->level < l) continue;
+                lab[nb] = lab[s];
+                q[tail++] = nb;
+            }
+        }
+        /* stable counting sort of the discovery order q[0..tail) by group (0..k; group k is
+         * empty, and may not fit, when every node is a source) */
+        size_t groups = k < n ? k + 1 : n;
+        for (size_t i = 0; i < groups; i++) pos[i] = 0;
+        for (size_t i = 0; i < tail; i++) pos[lab[q[i]]]++;
+        size_t sum = 0;
+        for (size_t i = 0; i < groups; i++) { size_t c = pos[i]; pos[i] = (uint32_t)sum; sum += c; }
+        for (size_t i = 0; i < tail; i++) { uint32_t s = q[i]; order[pos[lab[s]]++] = s; }
+        k = tail;
+    }
+    for (size_t i = 0; i < n; i++) pos[order[i]] = (uint32_t)i;
+}
+
 static void rename_links(uint32_t *ll, uint32_t maxc, const uint32_t *pos)
 {
     uint32_t cnt = ll[0] > maxc ? maxc : ll[0];
@@ -184,11 +233,15 @@ int vindex_reorder(vindex_t *v, char *err, size_t errlen)
         rc = -1;
         goto done;
     }
-#ifdef REORDER_BFS
-    (void)partition_order;
+#if defined(REORDER_BFS)
+    (void)partition_order; (void)hier_order;
     bfs_order(v, t, n, (uint32_t)epk, order, pos);
-#else
+#elif defined(REORDER_PART)
+    (void)hier_order;
     partition_order(v, t, n, (uint32_t)epk, (int)(epk >> 32) - 1, order, pos, lab, qtmp);
+#else
+    (void)partition_order;
+    hier_order(v, t, n, (uint32_t)epk, (int)(epk >> 32) - 1, order, pos, lab, qtmp);
 #endif
 
     /* rename every link first (each list belongs to one slot, so the order of this pass does
