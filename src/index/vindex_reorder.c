@@ -2,126 +2,26 @@
  *
  * Why: slots are handed out in insertion order, so the neighbours of a node are scattered over
  * the whole collection, and a graph search touches a new page (and a new line of the visited
- * tags) for almost every distance it computes. Numbering the nodes in breadth-first order over
- * the level-0 graph, starting at the entry point, puts a node's neighbours (and a query's whole
- * search region) on nearby pages. This is a pure permutation: every record, meta entry, filter
- * attribute copy, fp32 vector and upper-link array moves to its new slot, every link and the
- * entry point are renamed, and the id map points at the new slots; external ids, scores and
- * search results do not change. Done in place (cycle-following), so it needs 8 bytes per slot
- * of extra memory, not a second copy of the index.
+ * tags) for almost every distance it computes. At 1M x 512 the search is bound by memory
+ * latency, and laying the nodes out in the order below made it ~1.35x faster (CPU time, see
+ * bench/results/index.md, round 3); at 100k (the whole index in ~110 2 MiB pages) it changed
+ * little.
  *
- * The permutation is applied in memory; a snapshot saved afterwards stores the new order, and
- * the file format is unchanged (it never promised an order). */
+ * The order (hier_order) uses the HNSW levels as a ready-made hierarchical clustering. Also
+ * measured at 1M, and dropped: a plain BFS from the entry point over the level-0 links (its
+ * frontier grows ~30x per hop, so neighbours still land thousands of slots apart: 1.23x
+ * instead of 1.35x), and one flat partition around the level-2 nodes (3-5 % slower than the
+ * hierarchical order in 9 of 9 paired runs).
+ *
+ * This is a pure permutation: every record, meta entry, filter attribute copy, fp32 vector and
+ * upper-link array moves to its new slot, every link and the entry point are renamed, and the
+ * id map points at the new slots; external ids, scores and search results do not change. Done
+ * in place (cycle-following), so it needs 16 bytes per slot of scratch, not a second copy of
+ * the index. A snapshot saved afterwards stores the new order; the file format is unchanged
+ * (it never promised an order). */
 #include "index/vindex_impl.h"
 #include <stdlib.h>
 #include <string.h>
-
-/* Plain BFS over the level-0 links from the entry point; slots it cannot reach start their own
- * walks, in slot order. order[new] = old, pos[old] = new. */
-static void bfs_order(const vindex_t *v, const vtab_t *t, size_t n, uint32_t entry,
-                      uint32_t *order, uint32_t *pos)
-{
-    for (size_t s = 0; s < n; s++) pos[s] = UINT32_MAX;
-    size_t head = 0, tail = 0, next_root = 0;
-    uint32_t root = entry;
-    while (tail < n) {
-        if (head == tail) {
-            while (pos[root] != UINT32_MAX) root = (uint32_t)next_root++;
-            pos[root] = (uint32_t)tail;
-            order[tail++] = root;
-        }
-        uint32_t s = order[head++];
-        const uint32_t *ll = vindex_links0(v, t, s);
-        uint32_t cnt = ll[0] > v->m0 ? v->m0 : ll[0];
-        for (uint32_t i = 0; i < cnt; i++) {
-            uint32_t nb = ll[1 + i];
-            if (nb >= n || pos[nb] != UINT32_MAX) continue;
-            pos[nb] = (uint32_t)tail;
-            order[tail++] = nb;
-        }
-    }
-}
-
-/* Partition order. A plain BFS gives poor locality on these graphs: with 2m links per node the
- * frontier grows ~30x per hop, so a node's neighbours land thousands of slots away. Instead:
- * seeds are the nodes of upper level L (L chosen so that there is one seed per ~100-1000
- * nodes; they are spread over the data like the centroids of a clustering, for free); every
- * node joins the seed it is fewest level-0 hops from (multi-source BFS), and the collection
- * is laid out partition by partition, partitions in BFS order over the level-L graph (so
- * neighbouring partitions are near too), nodes within one in BFS order from their seed.
- * order[new] = old, pos[old] = new; lab and tmp are n-word scratch. */
-static void partition_order(const vindex_t *v, const vtab_t *t, size_t n, uint32_t entry,
-                            int top, uint32_t *order, uint32_t *pos, uint32_t *lab, uint32_t *tmp)
-{
-    /* L: the lowest upper level with at most n/100 nodes (level >= L), at least 1 */
-    size_t cnt_at[32] = {0};
-    for (size_t s = 0; s < n; s++) {
-        int l = vindex_meta(v, t, (uint32_t)s)->level;
-        cnt_at[l < 31 ? l : 31]++;
-    }
-    int L = top;
-    size_t above = 0;
-    for (int l = top; l >= 1; l--) {
-        above += cnt_at[l];
-        if (above * 100 > n) break;
-        L = l;
-    }
-    if (L < 1) { bfs_order(v, t, n, entry, order, pos); return; }
-    /* seeds in BFS order over the level-L links from the entry point (order[] as the queue,
-     * pos[] as the mark); seeds the walk misses follow in slot order */
-    for (size_t s = 0; s < n; s++) pos[s] = UINT32_MAX, lab[s] = UINT32_MAX;
-    size_t ns = 0, head = 0, next_root = 0;
-    uint32_t root = entry;
-    for (;;) {
-        if (head == ns) {
-            while (next_root < n && (pos[root] != UINT32_MAX || vindex_meta(v, t, root)->level < L))
-                root = (uint32_t)next_root++;
-            if (pos[root] != UINT32_MAX || vindex_meta(v, t, root)->level < L) break;
-            pos[root] = (uint32_t)ns;
-            order[ns++] = root;
-        }
-        uint32_t s = order[head++];
-        const uint32_t *ll = vindex_links_up(v, t, s, L);
-        uint32_t c = ll[0] > v->m ? v->m : ll[0];
-        for (uint32_t i = 0; i < c; i++) {
-            uint32_t nb = ll[1 + i];
-            if (nb >= n || pos[nb] != UINT32_MAX || vindex_meta(v, t, nb)->level < L) continue;
-            pos[nb] = (uint32_t)ns;
-            order[ns++] = nb;
-        }
-    }
-    /* multi-source BFS over level 0: lab[s] = rank of the seed s joins; tmp is the queue, so
-     * it ends up holding every reached node in discovery order */
-    size_t tail = 0;
-    for (size_t i = 0; i < ns; i++) { lab[order[i]] = (uint32_t)i; tmp[tail++] = order[i]; }
-    head = 0;
-    next_root = 0;
-    for (;;) {
-        if (head == tail) {
-            /* unreached nodes (not linked, or cut off): their own partition, after the rest */
-            while (next_root < n && lab[next_root] != UINT32_MAX) next_root++;
-            if (next_root >= n) break;
-            lab[next_root] = (uint32_t)ns;
-            tmp[tail++] = (uint32_t)next_root;
-        }
-        uint32_t s = tmp[head++];
-        const uint32_t *ll = vindex_links0(v, t, s);
-        uint32_t c = ll[0] > v->m0 ? v->m0 : ll[0];
-        for (uint32_t i = 0; i < c; i++) {
-            uint32_t nb = ll[1 + i];
-            if (nb >= n || lab[nb] != UINT32_MAX) continue;
-            lab[nb] = lab[s];
-            tmp[tail++] = nb;
-        }
-    }
-    /* stable counting sort of the discovery order by partition (labels are 0..ns) */
-    for (size_t i = 0; i <= ns && i < n; i++) pos[i] = 0;
-    for (size_t s = 0; s < n; s++) pos[lab[s]]++;
-    size_t sum = 0;
-    for (size_t i = 0; i <= ns && i < n; i++) { size_t c = pos[i]; pos[i] = (uint32_t)sum; sum += c; }
-    for (size_t i = 0; i < n; i++) { uint32_t s = tmp[i]; order[pos[lab[s]]++] = s; }
-    for (size_t i = 0; i < n; i++) pos[order[i]] = (uint32_t)i;
-}
 
 /* Hierarchical order: the HNSW levels themselves as a hierarchical clustering. Going down from
  * the top, the nodes of level l join the level-(l+1) node they are fewest level-l hops from
@@ -233,16 +133,7 @@ int vindex_reorder(vindex_t *v, char *err, size_t errlen)
         rc = -1;
         goto done;
     }
-#if defined(REORDER_BFS)
-    (void)partition_order; (void)hier_order;
-    bfs_order(v, t, n, (uint32_t)epk, order, pos);
-#elif defined(REORDER_PART)
-    (void)hier_order;
-    partition_order(v, t, n, (uint32_t)epk, (int)(epk >> 32) - 1, order, pos, lab, qtmp);
-#else
-    (void)partition_order;
     hier_order(v, t, n, (uint32_t)epk, (int)(epk >> 32) - 1, order, pos, lab, qtmp);
-#endif
 
     /* rename every link first (each list belongs to one slot, so the order of this pass does
      * not matter), then move the slots */
