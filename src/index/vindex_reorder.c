@@ -3,19 +3,21 @@
  * Why: slots are handed out in insertion order, so the neighbours of a node are scattered over
  * the whole collection, and a graph search touches a new page (and a new line of the visited
  * tags) for almost every distance it computes. At 1M x 512 the search is bound by memory
- * latency, and laying the nodes out in the order below made it ~1.35x faster (CPU time, see
- * bench/results/index.md, round 3); at 100k (the whole index in ~110 2 MiB pages) it changed
- * little.
+ * latency, and laying the nodes out in the order below made it 1.27-1.37x faster at ef 64-192
+ * (CPU time, same snapshot before and after, see bench/results/index.md, round 3); at 100k
+ * (the whole index in ~110 2 MiB pages) it changed little.
  *
  * The order (hier_order) uses the HNSW levels as a ready-made hierarchical clustering. Also
  * measured at 1M, and dropped: a plain BFS from the entry point over the level-0 links (its
- * frontier grows ~30x per hop, so neighbours still land thousands of slots apart: 1.23x
- * instead of 1.35x), and one flat partition around the level-2 nodes (3-5 % slower than the
- * hierarchical order in 9 of 9 paired runs).
+ * frontier grows ~30x per hop, so neighbours still land thousands of slots apart: 1.20-1.23x
+ * over insertion order), and one flat partition around the level-2 nodes (1.27-1.30x; 3-5 %
+ * slower than the hierarchical order in 9 of 9 paired runs).
  *
  * This is a pure permutation: every record, meta entry, filter attribute copy, fp32 vector and
  * upper-link array moves to its new slot, every link and the entry point are renamed, and the
- * id map points at the new slots; external ids, scores and search results do not change. Done
+ * id map points at the new slots; external ids, scores and fp32 search results do not change
+ * (int8 graph distances are integers and ties between them go by slot number, so an int8
+ * search may keep the other one of two tied candidates: ~1 % of hits in the tests). Done
  * in place (cycle-following), so it needs 16 bytes per slot of scratch, not a second copy of
  * the index. A snapshot saved afterwards stores the new order; the file format is unchanged
  * (it never promised an order). */
