@@ -800,5 +800,8 @@ vindex_t *vindex_rebuild(const vindex_params_t *p, vindex_source_fn next, void *
     }
     free(ids); free(vecs); free(attrs);
     if (rc) { vindex_free(v); return NULL; }
+    /* nobody else holds the new collection yet: lay it out for locality (vindex_reorder); it
+     * fails only for lack of memory before touching anything, and the index is usable as is */
+    (void)vindex_reorder(v, NULL, 0);
     return v;
 }

@@ -156,6 +156,15 @@ vindex_t *vindex_rebuild(const vindex_params_t *p, vindex_source_fn next, void *
 int vindex_next_live(const vindex_t *v, size_t *cursor, uint64_t *id, const float **vec,
                      vindex_attrs_t *attrs);
 
+/* Renumbers the internal slots in breadth-first order over the graph from its entry point,
+ * so that neighbours (and a query's search region) sit on nearby pages: graph searches on
+ * large collections touch fewer pages. Ids, attributes, vectors and every search result stay
+ * the same; later inserts, deletes, saves and log replays work as before. Meant for the end
+ * of a bulk build or before a snapshot (`rodeo index optimize`): it must not run concurrently
+ * with ANY other call on the collection, searches included. Pages of a loaded snapshot that
+ * it moves become private copies until the collection is saved and loaded again. */
+int vindex_reorder(vindex_t *v, char *err, size_t errlen);
+
 /* Persistence (format in vfile.c): crash-safe snapshot (temp file, fsync, rename, fsync dir),
  * and load by mmap with every section's checksum verified; a corrupt, truncated or
  * wrong-version file is an error (then rebuild with vindex_rebuild). */

@@ -12,6 +12,9 @@
  *   section 2 vec:    slots x dim f32  exact vectors (int8 collections only, else empty)
  *   section 3 upper:  for each slot with level > 0, level x (1 + m) u32 links
  *   section 4 qoff:   dim f32          int8 quantiser offsets
+ * Slots are stored in the collection's current order: insertion order, or the locality order
+ * of vindex_reorder (builds and `rodeo index optimize`). The order is not part of the format
+ * (the id map is rebuilt from meta on load), so files of either order load the same way.
  * Save writes PATH.tmp, fsyncs it, renames it over PATH and fsyncs the directory, so PATH is
  * always either the old or the new complete snapshot. Load maps the file privately (pages
  * are shared with the page cache until written), checks every checksum and every graph link
