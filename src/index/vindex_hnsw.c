@@ -247,6 +247,44 @@ static void link_back(vindex_t *v, const vtab_t *t0, uint32_t n, uint32_t slot, 
     pthread_mutex_unlock(stripe(v, n));
 }
 
+/* Writes a new node's list at `level` from its selected neighbours w[0..kept) (sorted by
+ * distance). A concurrent writer may already have found the node (through a level above, or
+ * through a neighbour linked at this level) and added itself to this very list with
+ * link_back; overwriting would drop that back-link, and a node whose in-links are all lost
+ * can no longer be reached by any search. So entries already present are merged with the
+ * selection and the union pruned with the same heuristic, all under the node's lock. */
+static void set_own_links(vindex_t *v, uint32_t slot, int level, const vpair_t *w, size_t kept)
+{
+    uint32_t maxc = level == 0 ? v->m0 : v->m;
+    vpair_t u[3 * 128 + 1];
+    pthread_mutex_lock(stripe(v, slot));
+    /* entries added by others may be newer than the caller's table snapshot (see link_back) */
+    (void)vindex_nslots(v);
+    const vtab_t *t = vindex_tab(v);
+    uint32_t *ll = links_at(v, t, slot, level);
+    uint32_t cnt = ld(ll);
+    size_t k = 0;
+    for (size_t i = 0; i < kept; i++) u[k++] = w[i];
+    if (cnt) {
+        vquery_t sq = {(const float *)vindex_code(v, t, slot), (const int8_t *)vindex_code(v, t, slot)};
+        for (uint32_t i = 0; i < cnt; i++) {
+            uint32_t o = ld(ll + 1 + i);
+            int dup = 0;
+            for (size_t j = 0; j < kept; j++) if (w[j].id == o) { dup = 1; break; }
+            if (!dup) u[k++] = (vpair_t){node_dist(v, t, &sq, o), o};
+        }
+        for (size_t i = 1; i < k; i++) {   /* insertion sort: k <= m + 2m */
+            vpair_t x = u[i]; size_t j = i;
+            while (j > 0 && vpair_less(x, u[j - 1])) { u[j] = u[j - 1]; j--; }
+            u[j] = x;
+        }
+        k = select_heuristic(v, t, u, k, maxc);
+    }
+    for (size_t i = 0; i < k; i++) st(ll + 1 + i, u[i].id);
+    st(ll, (uint32_t)k);
+    pthread_mutex_unlock(stripe(v, slot));
+}
+
 void vhnsw_insert(vindex_t *v, uint32_t slot, int level)
 {
     size_t nlimit = vindex_nslots(v);   /* before the table: the table covers it */
@@ -288,11 +326,7 @@ void vhnsw_insert(vindex_t *v, uint32_t slot, int level)
         if (nw == 0) continue;
         cur = w[0].id;
         size_t kept = select_heuristic(v, t, w, nw, v->m);
-        uint32_t *ll = links_at(v, t, slot, lc);
-        pthread_mutex_lock(stripe(v, slot));
-        for (size_t i = 0; i < kept; i++) st(ll + 1 + i, w[i].id);
-        st(ll, (uint32_t)kept);
-        pthread_mutex_unlock(stripe(v, slot));
+        set_own_links(v, slot, lc, w, kept);
         uint32_t sel[128];
         for (size_t i = 0; i < kept; i++) sel[i] = w[i].id;
         for (size_t i = 0; i < kept; i++) link_back(v, t, sel[i], slot, lc, w);

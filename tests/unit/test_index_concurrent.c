@@ -130,13 +130,19 @@ TEST(index_concurrent_growth_large_vectors)
     for (int i = 0; i < 2; i++) pthread_join(th[i], NULL);
     CHECK_INT(j[0].bad + j[1].bad, 0);
     CHECK_INT(vindex_count(v), n);
+    /* Every node must stay reachable: a search with ef = n visits everything reachable from
+     * the entry point, so a node it cannot find as its own nearest neighbour lost its
+     * in-links. With M 8 in 1100 dimensions plain pruning orphans ~2 of 2500 nodes (as
+     * many single-threaded); a writer overwriting the back-links another writer had just
+     * added to its list (fixed in set_own_links) orphaned twice that, in whole groups, and
+     * made the self-search at the default ef miss 3+ of these 100 in ~1% of runs. */
     int found = 0;
+    vindex_search_opts_t o = {.ef = (uint32_t)n};
     for (size_t i = 0; i < n; i += 25) {
         vindex_hit_t h[1];
-        found += vindex_search(v, x + i * dim, 1, NULL, h) == 1 && h[0].id == i;
+        found += vindex_search(v, x + i * dim, 1, &o, h) == 1 && h[0].id == i;
     }
-    if (getenv("DBG")) printf("found %d\n", found);
-    CHECK(found >= 98);
+    CHECK(found >= 99);
     vindex_free(v);
     free(x);
 }
