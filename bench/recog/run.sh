@@ -7,8 +7,9 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 N=${1:-500}; Q=${2:-5}; shift 2 2>/dev/null || true
 make -s -j2 build/librodeo.a
+PKGS="libmicrohttpd jansson sqlite3 libpq hiredis libcurl openssl libargon2 libpng libwebp libexif openblas"
 cc -O2 -std=c11 -D_GNU_SOURCE -Isrc -o build/recog_eval bench/recog/eval.c tests/unit/recog_jpeg.c \
-   build/librodeo.a $(pkg-config --libs openssl 2>/dev/null) -ljpeg -lm -lpthread
+   build/librodeo.a $(pkg-config --libs $PKGS) -ljpeg -lhpdf -lgumbo -lm -lpthread
 SEED=${RECOG_SEED:-7}
 SUFFIX=""; [ "$SEED" = 7 ] || SUFFIX="-s$SEED"
 DIR=${RECOG_BENCH_DIR:-/tmp/rodeo-recog-bench-$N-$Q$SUFFIX}
