@@ -334,7 +334,11 @@ static int evaluate_engine(const char *dir, item_t *p, int np, item_t *q, int nq
     recog_engine_t *e = recog_engine_new();
     float *vec = malloc(sizeof(float) * FEATURES_DIM);
     features_template_t *tpl = malloc(sizeof *tpl);
-    if (!e || !vec || !tpl) return -1;
+    /* the catalog side kept for the miss report: global, local and pixel scores of the true
+     * product against the engine's first answer */
+    float *cvec = malloc(sizeof(float) * FEATURES_DIM * (size_t)np);
+    features_template_t *ctpl = malloc(sizeof *ctpl * (size_t)np);
+    if (!e || !vec || !tpl || !cvec || !ctpl) return -1;
     char err[200], path[600];
     int64_t fus = 0;
     for (int i = 0; i < np; i++) {
@@ -347,6 +351,8 @@ static int evaluate_engine(const char *dir, item_t *p, int np, item_t *q, int nq
             free(rgb);
             return -1;
         }
+        memcpy(cvec + (size_t)i * FEATURES_DIM, vec, sizeof(float) * FEATURES_DIM);
+        ctpl[i] = *tpl;
         free(rgb);
     }
     const char *tagnames[4] = { "plain", "clutter", "occlusion", "clutter+occlusion" };
@@ -378,9 +384,18 @@ static int evaluate_engine(const char *dir, item_t *p, int np, item_t *q, int nq
         top20 += rank >= 0;
         for (int t = 0; t < 4; t++)
             if (!strcmp(q[i].tags, tagnames[t])) { tag_n[t]++; tag_ok[t] += rank == 0; }
-        if (dump && rank != 0)
-            printf("  miss %s %s rank %d -> P%04d %.3f (true %.3f)\n", q[i].file, q[i].tags, rank,
-                   (int)r.matches[0].product_id - 1, r.matches[0].score, rank > 0 ? r.matches[rank].score : 0);
+        if (dump && rank != 0) {
+            int tp = q[i].product, op = (int)r.matches[0].product_id - 1;
+            recog_local_t lt, lo;
+            recog_local_match(&tpl->kp, &ctpl[tp].kp, &lt);
+            recog_local_match(&tpl->kp, &ctpl[op].kp, &lo);
+            printf("  miss %s %s rank %d -> P%04d %.3f (true %.3f) | global %.3f/%.3f inliers %d/%d "
+                   "verify %.3f/%.3f\n", q[i].file, q[i].tags, rank, op, r.matches[0].score,
+                   rank > 0 ? r.matches[rank].score : 0,
+                   features_similarity(vec, cvec + (size_t)tp * FEATURES_DIM),
+                   features_similarity(vec, cvec + (size_t)op * FEATURES_DIM), lt.inliers, lo.inliers,
+                   recog_verify(tpl, &ctpl[tp]), recog_verify(tpl, &ctpl[op]));
+        }
     }
     printf("engine: top1 %6.2f%%  top5 %6.2f%%  top20 %6.2f%% |", 100.0 * top1 / nq, 100.0 * top5 / nq,
            100.0 * top20 / nq);
@@ -390,6 +405,8 @@ static int evaluate_engine(const char *dir, item_t *p, int np, item_t *q, int nq
     recog_engine_free(e);
     free(vec);
     free(tpl);
+    free(cvec);
+    free(ctpl);
     return 0;
 }
 
