@@ -9,8 +9,8 @@
  *   --local K  local features (vision/keypoints.h, recog/localmatch.h) on the global top K,
  *              combined as global + mu * n/(n+half) [+ lambda * pixel verification]; a grid
  *              of mu and half is printed.  --local-lambda L  weight of pixel verification;
- *              --local-vtop T  pixel verification only for the stage-2 top T (the engine:
- *              --local 100 --local-lambda 0.25 --local-vtop 10, row mu 0.40 half 10).
+ *              --local-vtop T  pixel verification only for the stage-2 top T (as the engine:
+ *              --local 100 --local-lambda 0.25 --local-vtop 12, row mu 0.40 half 10).
  *              LOCAL_DUMP=1 prints the true product's and the best other's inliers.
  *   --engine  the recognition engine itself (recog/engine.h, default weights): every catalog
  *             image added, every query recognised; top-1/top-5 by condition and the engine's

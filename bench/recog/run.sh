@@ -2,7 +2,8 @@
 # run.sh — generated recognition benchmark: renders N products x Q queries (default the
 # issue's 500 x 5) with tests/tools/recog_make_benchmark.py, then bench/recog/eval prints
 # top-1/top-5 for the classic features.  usage: [RECOG_SEED=S] bench/recog/run.sh [N] [Q] [eval flags...]
-# The engine's configuration: --local 100 --local-lambda 0.25 --local-vtop 10 (row mu 0.40 half 10).
+# The engine itself: --engine (the figure bench/results/recog.md reports); the older grid
+# --local 100 --local-lambda 0.25 --local-vtop 12 (row mu 0.40 half 10) scores the same way.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 N=${1:-500}; Q=${2:-5}; shift 2 2>/dev/null || true
