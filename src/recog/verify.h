@@ -8,7 +8,7 @@
  * costs nothing; the edge check keeps a same-coloured product of another outline from
  * scoring as well as the right one.
  *
- * Thread-safe, no allocation. About 350-400 us per candidate (thread CPU time, 2026 EPYC). */
+ * Thread-safe, no allocation. About 350-400 us per candidate (thread CPU time, the project's EPYC). */
 #ifndef RODEO_RECOG_VERIFY_H
 #define RODEO_RECOG_VERIFY_H
 #include "vision/features.h"
