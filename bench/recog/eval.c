@@ -9,12 +9,16 @@
  *   --local K  local features (vision/keypoints.h, recog/localmatch.h) on the global top K,
  *              combined as global + mu * n/(n+half) [+ lambda * pixel verification]; a grid
  *              of mu and half is printed.  --local-lambda L  weight of pixel verification;
- *              --local-vtop T  pixel verification only for the stage-2 top T (the engine:
- *              --local 100 --local-lambda 0.25 --local-vtop 10, row mu 0.40 half 10).
- *              LOCAL_DUMP=1 prints the true product's and the best other's inliers. */
+ *              --local-vtop T  pixel verification only for the stage-2 top T (as the engine:
+ *              --local 100 --local-lambda 0.25 --local-vtop 12, row mu 0.40 half 10).
+ *              LOCAL_DUMP=1 prints the true product's and the best other's inliers.
+ *   --engine  the recognition engine itself (recog/engine.h, default weights): every catalog
+ *             image added, every query recognised; top-1/top-5 by condition and the engine's
+ *             thread CPU time per query. This is the figure bench/results/recog.md reports. */
 #include "vision/features.h"
 #include "recog/verify.h"
 #include "recog/localmatch.h"
+#include "recog/engine.h"
 #include "vision/keypoints.h"
 #include "core/timeutil.h"
 #include "../../tests/unit/recog_jpeg.h"
@@ -324,6 +328,88 @@ static void evaluate_local(const float *w, int np, item_t *q, int nq, const feat
     free(sims); free(cand); free(ver); free(inl);
 }
 
+/* The engine end to end: what `rodeo recognize` does after intake. */
+static int evaluate_engine(const char *dir, item_t *p, int np, item_t *q, int nq)
+{
+    recog_engine_t *e = recog_engine_new();
+    float *vec = malloc(sizeof(float) * FEATURES_DIM);
+    features_template_t *tpl = malloc(sizeof *tpl);
+    /* the catalog side kept for the miss report: global, local and pixel scores of the true
+     * product against the engine's first answer */
+    float *cvec = malloc(sizeof(float) * FEATURES_DIM * (size_t)np);
+    features_template_t *ctpl = malloc(sizeof *ctpl * (size_t)np);
+    if (!e || !vec || !tpl || !cvec || !ctpl) return -1;
+    char err[200], path[600];
+    int64_t fus = 0;
+    for (int i = 0; i < np; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, p[i].file);
+        int w, h;
+        uint8_t *rgb = recog_jpeg_load(path, &w, &h);
+        if (!rgb || features_compute_all(rgb, w, h, (size_t)w * 3, NULL, vec, tpl) ||
+            recog_engine_add(e, i + 1, i + 1, p[i].category, "brand", vec, tpl, err, sizeof err)) {
+            fprintf(stderr, "cannot add %s\n", path);
+            free(rgb);
+            return -1;
+        }
+        memcpy(cvec + (size_t)i * FEATURES_DIM, vec, sizeof(float) * FEATURES_DIM);
+        ctpl[i] = *tpl;
+        free(rgb);
+    }
+    const char *tagnames[4] = { "plain", "clutter", "occlusion", "clutter+occlusion" };
+    int top1 = 0, top5 = 0, top20 = 0, tag_n[4] = { 0 }, tag_ok[4] = { 0 };
+    int64_t qus = 0;
+    int dump = getenv("ENGINE_MISSES") != NULL;
+    for (int i = 0; i < nq; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, q[i].file);
+        int w, h;
+        uint8_t *rgb = recog_jpeg_load(path, &w, &h);
+        int64_t t0 = cpu_us();
+        if (!rgb || features_compute_all(rgb, w, h, (size_t)w * 3, NULL, vec, tpl)) {
+            fprintf(stderr, "cannot load %s\n", path);
+            free(rgb);
+            return -1;
+        }
+        int64_t t1 = cpu_us();
+        recog_result_t r;
+        recog_query_t rq = { .top_k = 20 };
+        if (recog_engine_query(e, vec, tpl, &rq, &r)) return -1;
+        qus += cpu_us() - t1;
+        fus += t1 - t0;
+        free(rgb);
+        int rank = -1;
+        for (int k = 0; k < r.n_matches; k++)
+            if (r.matches[k].product_id == q[i].product + 1) { rank = k; break; }
+        top1 += rank == 0;
+        top5 += rank >= 0 && rank < 5;
+        top20 += rank >= 0;
+        for (int t = 0; t < 4; t++)
+            if (!strcmp(q[i].tags, tagnames[t])) { tag_n[t]++; tag_ok[t] += rank == 0; }
+        if (dump && rank != 0) {
+            int tp = q[i].product, op = (int)r.matches[0].product_id - 1;
+            recog_local_t lt, lo;
+            recog_local_match(&tpl->kp, &ctpl[tp].kp, &lt);
+            recog_local_match(&tpl->kp, &ctpl[op].kp, &lo);
+            printf("  miss %s %s rank %d -> P%04d %.3f (true %.3f) | global %.3f/%.3f inliers %d/%d "
+                   "verify %.3f/%.3f\n", q[i].file, q[i].tags, rank, op, r.matches[0].score,
+                   rank > 0 ? r.matches[rank].score : 0,
+                   features_similarity(vec, cvec + (size_t)tp * FEATURES_DIM),
+                   features_similarity(vec, cvec + (size_t)op * FEATURES_DIM), lt.inliers, lo.inliers,
+                   recog_verify(tpl, &ctpl[tp]), recog_verify(tpl, &ctpl[op]));
+        }
+    }
+    printf("engine: top1 %6.2f%%  top5 %6.2f%%  top20 %6.2f%% |", 100.0 * top1 / nq, 100.0 * top5 / nq,
+           100.0 * top20 / nq);
+    for (int t = 0; t < 4; t++) printf(" %s %.1f%%", tagnames[t], 100.0 * tag_ok[t] / (tag_n[t] ? tag_n[t] : 1));
+    printf("\nengine CPU per query: features+template+keypoints %.0f us, query %.0f us\n",
+           (double)fus / nq, (double)qus / nq);
+    recog_engine_free(e);
+    free(vec);
+    free(tpl);
+    free(cvec);
+    free(ctpl);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -351,6 +437,13 @@ int main(int argc, char **argv)
     int np = read_list(dir, "products.csv", 0, &p), nq = read_list(dir, "queries.csv", 1, &q);
     if (np <= 0 || nq <= 0) return 1;
     printf("%d products, %d queries, %d dims\n", np, nq, FEATURES_DIM);
+    for (int i = 2; i < argc; i++)
+        if (!strcmp(argv[i], "--engine")) {
+            int rc = evaluate_engine(dir, p, np, q, nq);
+            free(p);
+            free(q);
+            return rc ? 1 : 0;
+        }
     features_weights_t eq;
     for (int b = 0; b < FEATURES_BLOCKS; b++) (&eq.colour)[b] = 1.0f / FEATURES_BLOCKS;
     float *cat = malloc(sizeof(float) * FEATURES_DIM * np);

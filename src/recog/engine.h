@@ -23,11 +23,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define RECOG_CANDIDATES 100
+#define RECOG_CANDIDATES 150
 #define RECOG_LAMBDA 0.25f
 #define RECOG_MU 0.4f
 #define RECOG_LOCAL_HALF 10.0f
-#define RECOG_VERIFY_TOP 10
+#define RECOG_VERIFY_TOP 16
 #define RECOG_VOTE_N 10
 #define RECOG_VOTE_T 0.04f
 #define RECOG_MAX_MATCHES 20

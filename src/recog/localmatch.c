@@ -5,9 +5,12 @@
 
 /* The descriptor distances are the hot loop (up to KP_MAX^2 per candidate): a clone with
  * the POPCNT instruction is chosen at load time where the CPU has it (baseline x86-64
- * lacks it, and the library call is several times slower). */
+ * lacks it, and the library call is several times slower). The clones start on a 64-byte
+ * boundary: left to the link order, the same code ran 1.6-2.5x slower in some binaries
+ * (bench/recog latency with search + verification 25.5 ms instead of 9.9 ms) when its
+ * tight inner loop straddled an instruction-fetch block. */
 #if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__) && !defined(__clang__)
-#define HOT __attribute__((target_clones("popcnt", "default")))
+#define HOT __attribute__((target_clones("popcnt", "default"), aligned(64)))
 #else
 #define HOT
 #endif

@@ -3,10 +3,12 @@
  * leak into its histograms. Verification asks a sharper question of the few candidates it
  * returns: is there a similarity transform (rotation within +-15 degrees, scale, shift) that
  * lays the catalog product's foreground pixels over the photo with the right colours, up to
- * one brightness/contrast change? Pixels hidden by an occluder cost a bounded penalty and
- * clutter outside the product's silhouette costs nothing.
+ * one brightness/contrast change, and do the silhouette's edges reappear there? Pixels
+ * hidden by an occluder cost a bounded penalty and clutter outside the product's silhouette
+ * costs nothing; the edge check keeps a same-coloured product of another outline from
+ * scoring as well as the right one.
  *
- * Thread-safe, no allocation. About 30-60 us per candidate. */
+ * Thread-safe, no allocation. About 350-400 us per candidate (thread CPU time, the project's EPYC). */
 #ifndef RODEO_RECOG_VERIFY_H
 #define RODEO_RECOG_VERIFY_H
 #include "vision/features.h"
