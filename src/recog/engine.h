@@ -34,7 +34,8 @@
 #define RECOG_MAX_LABELS 16
 /* Vector collections in the store (vectors table), keyed by product image id. The suffix
  * follows FEATURES_VERSION: vectors of another layout or weighting are never compared;
- * after an upgrade `rodeo catalog import` (same file) recomputes them. */
+ * after an upgrade the server recomputes them from the stored photos in the background
+ * (src/recog/refresh.c), and `rodeo catalog import` (same file) does so in the foreground. */
 #define RECOG_FEATURES_COLLECTION "product_features_v3"
 #define RECOG_TEMPLATES_COLLECTION "product_templates_v3"
 
