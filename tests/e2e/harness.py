@@ -10,13 +10,25 @@ import json
 import os
 import shutil
 import socket
+import sqlite3
 import subprocess
 import tempfile
 import time
+import urllib.parse
 import uuid
 
 BINARY = os.environ.get("RODEO_BINARY", "build/rodeo")
 DATABASE_URL = os.environ.get("RODEO_TEST_DATABASE_URL", "")
+
+
+def fresh_database(base_url, name):
+    """Creates (or recreates) PostgreSQL database e2e_<name> beside base_url's; returns its URL."""
+    db = "e2e_" + name.lower()
+    for sql in ("DROP DATABASE IF EXISTS %s" % db, "CREATE DATABASE %s" % db):
+        subprocess.run(["psql", "-q", "-v", "ON_ERROR_STOP=1", base_url, "-c", sql], check=True,
+                       capture_output=True)
+    u = urllib.parse.urlsplit(base_url)
+    return urllib.parse.urlunsplit((u.scheme, u.netloc, "/" + db, u.query, u.fragment))
 
 
 def free_port():
@@ -67,6 +79,27 @@ class Server:
             self.env.update(env)
         self.proc = None
         self.log_path = os.path.join(self.dir, "server.log")
+
+    def sql(self, query):
+        """Runs one SQL statement on this server's database, SQLite or PostgreSQL (for tests
+        that stage a data directory by hand). Returns (rows as tuples of str, row count)."""
+        url = self.env.get("DATABASE_URL")
+        if url:
+            r = subprocess.run(["psql", "-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", url, "-c", query],
+                               capture_output=True, text=True, check=True)
+            lines = [line for line in r.stdout.splitlines() if line]
+            if lines and lines[-1].split()[0] in ("UPDATE", "DELETE", "INSERT"):
+                return [], int(lines[-1].split()[-1])
+            rows = [tuple(line.split("|")) for line in lines]
+            return rows, len(rows)
+        db = sqlite3.connect(os.path.join(self.env["RODEO_DATA_DIR"], "rodeo.db"))
+        try:
+            cur = db.execute(query)
+            rows = [tuple(str(c) for c in row) for row in cur.fetchall()]
+            db.commit()
+            return rows, cur.rowcount if cur.rowcount >= 0 else len(rows)
+        finally:
+            db.close()
 
     def start(self, wait=True):
         self.log = open(self.log_path, "wb")

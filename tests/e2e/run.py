@@ -20,18 +20,6 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "tools"))
 
 
-def fresh_database(base_url, module):
-    """Creates (or recreates) database e2e_<module> beside base_url's and returns its URL."""
-    import subprocess
-    import urllib.parse
-    db = "e2e_" + module.lower()
-    for sql in ("DROP DATABASE IF EXISTS %s" % db, "CREATE DATABASE %s" % db):
-        subprocess.run(["psql", "-q", "-v", "ON_ERROR_STOP=1", base_url, "-c", sql], check=True,
-                       capture_output=True)
-    u = urllib.parse.urlsplit(base_url)
-    return urllib.parse.urlunsplit((u.scheme, u.netloc, "/" + db, u.query, u.fragment))
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--binary", default="build/rodeo")
@@ -62,7 +50,7 @@ def main():
         tests.sort(key=lambda nf: nf[1].__code__.co_firstlineno)
         if args.database_url:
             # each module gets a database of its own, as each gets its own data dir on SQLite
-            harness.DATABASE_URL = fresh_database(args.database_url, name)
+            harness.DATABASE_URL = harness.fresh_database(args.database_url, name)
         srv = None
         try:
             if hasattr(mod, "setup_module"):

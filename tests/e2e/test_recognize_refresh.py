@@ -10,7 +10,6 @@ finds the products again."""
 import json
 import os
 import shutil
-import sqlite3
 import subprocess
 import tempfile
 import time
@@ -41,6 +40,13 @@ def teardown_module():
     shutil.rmtree(TMP, ignore_errors=True)
 
 
+def _server(name, env=None):
+    """A server of the test's own: on SQLite a data dir of its own, on PostgreSQL also a
+    database of its own (each test stages its catalog from scratch)."""
+    db = harness.fresh_database(harness.DATABASE_URL, "refresh_" + name) if harness.DATABASE_URL else None
+    return harness.Server(env=env, database_url=db)
+
+
 def _status(srv, token):
     r = srv.get("/api/admin/recognition/features", token=token)
     assert r.status == 200, r
@@ -48,23 +54,20 @@ def _status(srv, token):
 
 
 def test_stale_features_recomputed_in_background(srv):
-    srv = harness.Server(env={"RECOG_REFRESH_BATCH": "1", "RECOG_REFRESH_PAUSE_MS": "300"})
+    srv = _server("stale", {"RECOG_REFRESH_BATCH": "1", "RECOG_REFRESH_PAUSE_MS": "300"})
     try:
         r = subprocess.run([harness.BINARY, "catalog", "import", os.path.join(TMP, "import.csv"), "--images", TMP],
                            env=dict(srv.env), capture_output=True, text=True, timeout=120)
         assert r.returncode == 0, r.stdout + r.stderr
-        db = sqlite3.connect(os.path.join(srv.env["RODEO_DATA_DIR"], "rodeo.db"))
         moved = 0
         for name in ("features", "templates"):
-            moved += db.execute("UPDATE vectors SET collection = 'product_%s_v2' WHERE collection = 'product_%s_v3'"
-                                % (name, name)).rowcount
+            moved += srv.sql("UPDATE vectors SET collection = 'product_%s_v2' WHERE collection = 'product_%s_v3'"
+                             % (name, name))[1]
         assert moved == 2 * N
         # one stored photo becomes undecodable (same name, garbage bytes)
         bad_sku = "RF-3"
-        key = db.execute("SELECT pi.blob_key FROM product_images pi JOIN products p ON p.id = pi.product_id "
-                         "WHERE p.sku = ?", (bad_sku,)).fetchone()[0]
-        db.commit()
-        db.close()
+        key = srv.sql("SELECT pi.blob_key FROM product_images pi JOIN products p ON p.id = pi.product_id "
+                      "WHERE p.sku = '%s'" % bad_sku)[0][0][0]
         blob = os.path.join(srv.env["RODEO_DATA_DIR"], "blobs", key[:2], key[2:4], key)
         with open(blob, "wb") as f:
             f.write(b"this is not a photo any more")
@@ -100,10 +103,8 @@ def test_stale_features_recomputed_in_background(srv):
         assert hits >= N - 2, hits
         assert srv.stop() == 0
         # a failed photo keeps the old rows (the new ones are not complete)
-        db = sqlite3.connect(os.path.join(srv.env["RODEO_DATA_DIR"], "rodeo.db"))
-        n_old = db.execute("SELECT count(*) FROM vectors WHERE collection = 'product_features_v2'").fetchone()[0]
-        n_new = db.execute("SELECT count(*) FROM vectors WHERE collection = 'product_features_v3'").fetchone()[0]
-        db.close()
+        n_old = int(srv.sql("SELECT count(*) FROM vectors WHERE collection = 'product_features_v2'")[0][0][0])
+        n_new = int(srv.sql("SELECT count(*) FROM vectors WHERE collection = 'product_features_v3'")[0][0][0])
         assert (n_old, n_new) == (N, N - 1)
     finally:
         srv.cleanup()
@@ -112,17 +113,13 @@ def test_stale_features_recomputed_in_background(srv):
 def test_complete_refresh_drops_old_rows_and_restart_is_idle_work(srv):
     """Without a bad photo the run completes, the old version's rows are deleted, and the next
     start finds nothing to do (total 0)."""
-    srv = harness.Server()
+    srv = _server("complete")
     try:
         r = subprocess.run([harness.BINARY, "catalog", "import", os.path.join(TMP, "import.csv"), "--images", TMP],
                            env=dict(srv.env), capture_output=True, text=True, timeout=120)
         assert r.returncode == 0, r.stdout + r.stderr
-        dbp = os.path.join(srv.env["RODEO_DATA_DIR"], "rodeo.db")
-        db = sqlite3.connect(dbp)
         # templates of the previous version only (features current): the images are incomplete
-        db.execute("UPDATE vectors SET collection = 'product_templates_v2' WHERE collection = 'product_templates_v3'")
-        db.commit()
-        db.close()
+        srv.sql("UPDATE vectors SET collection = 'product_templates_v2' WHERE collection = 'product_templates_v3'")
         srv.start()
         adm = _admin(srv)
         deadline = time.time() + 60
@@ -130,9 +127,7 @@ def test_complete_refresh_drops_old_rows_and_restart_is_idle_work(srv):
             time.sleep(0.1)
         assert _status(srv, adm) == {"features_version": 3, "state": "done", "done": N, "total": N, "failed": 0}
         assert srv.stop() == 0
-        db = sqlite3.connect(dbp)
-        counts = dict(db.execute("SELECT collection, count(*) FROM vectors GROUP BY collection").fetchall())
-        db.close()
+        counts = {c: int(n) for c, n in srv.sql("SELECT collection, count(*) FROM vectors GROUP BY collection")[0]}
         assert counts.get("product_templates_v3") == N and counts.get("product_features_v3") == N, counts
         assert "product_templates_v2" not in counts, counts
         srv.start()
@@ -149,15 +144,12 @@ def test_complete_refresh_drops_old_rows_and_restart_is_idle_work(srv):
 def test_stop_during_refresh_is_prompt_and_clean(srv):
     """SIGTERM while the refresh runs (a long pause between items here): the server stops
     at once with exit code 0, and the next start finishes the rest."""
-    srv = harness.Server(env={"RECOG_REFRESH_BATCH": "1", "RECOG_REFRESH_PAUSE_MS": "20000"})
+    srv = _server("stop", {"RECOG_REFRESH_BATCH": "1", "RECOG_REFRESH_PAUSE_MS": "20000"})
     try:
         r = subprocess.run([harness.BINARY, "catalog", "import", os.path.join(TMP, "import.csv"), "--images", TMP],
                            env=dict(srv.env), capture_output=True, text=True, timeout=120)
         assert r.returncode == 0, r.stdout + r.stderr
-        db = sqlite3.connect(os.path.join(srv.env["RODEO_DATA_DIR"], "rodeo.db"))
-        db.execute("UPDATE vectors SET collection = 'product_features_v2' WHERE collection = 'product_features_v3'")
-        db.commit()
-        db.close()
+        srv.sql("UPDATE vectors SET collection = 'product_features_v2' WHERE collection = 'product_features_v3'")
         srv.start()
         adm = _admin(srv)
         deadline = time.time() + 30
