@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "rand_unit.h"
 
 /* Process CPU time (all threads: the matrix threads of the embedding included), in us. */
 static int64_t cpu_us(void)
@@ -39,16 +40,6 @@ static void report(const char *name, int64_t *v, int n)
     printf("  %-26s p50 %8.2f ms   p90 %8.2f ms\n", name, v[n / 2] / 1000.0, v[(n * 9) / 10] / 1000.0);
 }
 
-static uint64_t rng = 88172645463325252ULL;
-static float gauss(void)
-{
-    rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17;
-    double u = ((double)(rng >> 11) + 0.5) / 9007199254740992.0;
-    rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17;
-    double w = (double)(rng >> 11) / 9007199254740992.0;
-    return (float)(sqrt(-2 * log(u)) * cos(6.283185307179586 * w));
-}
-
 int main(int argc, char **argv)
 {
     if (argc < 3) { fprintf(stderr, "usage: clip_latency MODEL_DIR PHOTO.jpg [N] [ITER] [bf16|int8]\n"); return 2; }
@@ -65,9 +56,7 @@ int main(int argc, char **argv)
     float *v = malloc(sizeof(float) * (size_t)dim);
     char brand[32];
     for (long i = 0; i < N; i++) {
-        double ss = 0;
-        for (int k = 0; k < dim; k++) { v[k] = gauss(); ss += (double)v[k] * v[k]; }
-        for (int k = 0; k < dim; k++) v[k] = (float)(v[k] / sqrt(ss));
+        bench_unit(v, dim);
         snprintf(brand, sizeof brand, "Brand%ld", i % 40);
         recog_clip_add(c, RECOG_CLIP_IMAGE, i + 1, i + 1, cats[i % 8], brand, v);
     }

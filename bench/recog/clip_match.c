@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "rand_unit.h"
 
 static double cpu_us(void)
 {
@@ -23,23 +24,6 @@ static int cmp_d(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
-}
-
-static uint64_t rng = 88172645463325252ULL;
-static float gauss(void)
-{
-    rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17;
-    double u = ((double)(rng >> 11) + 0.5) / 9007199254740992.0;
-    rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17;
-    double w = (double)(rng >> 11) / 9007199254740992.0;
-    return (float)(sqrt(-2 * log(u)) * cos(6.283185307179586 * w));
-}
-
-static void unit(float *v, int dim)
-{
-    double ss = 0;
-    for (int k = 0; k < dim; k++) { v[k] = gauss(); ss += (double)v[k] * v[k]; }
-    for (int k = 0; k < dim; k++) v[k] = (float)(v[k] / sqrt(ss));
 }
 
 int main(int argc, char **argv)
@@ -59,7 +43,7 @@ int main(int argc, char **argv)
     char brand[32];
     double a0 = cpu_us();
     for (long i = 0; i < N; i++) {
-        unit(v, dim);
+        bench_unit(v, dim);
         snprintf(brand, sizeof brand, "Brand%ld", i % 40);
         recog_clip_add(c, RECOG_CLIP_IMAGE, i + 1, i + 1, cats[i % 8], brand, v);
     }
@@ -68,14 +52,14 @@ int main(int argc, char **argv)
     recog_query_t qs[3] = { { .top_k = 5 }, { .top_k = 5, .category = "hats" }, { .top_k = 5, .brand = "Brand7" } };
     recog_result_t r;
     for (int k = 0; k < 3; k++) {     /* label embeddings and first-touch faults, untimed */
-        unit(v, dim);
+        bench_unit(v, dim);
         recog_clip_query(c, v, &qs[k], &r);
     }
     double *t[3];
     double check = 0;
     for (int k = 0; k < 3; k++) t[k] = calloc((size_t)iters, sizeof(double));
     for (int it = 0; it < iters; it++) {
-        unit(v, dim);
+        bench_unit(v, dim);
         for (int k = 0; k < 3; k++) {
             if (!(kinds_mask >> k & 1)) continue;
             double s = cpu_us();
