@@ -47,6 +47,13 @@ def _server(name, env=None):
     return harness.Server(env=env, database_url=db)
 
 
+def _import(srv):
+    """The generated catalog into srv's store with `rodeo catalog import` (server not running)."""
+    r = subprocess.run([harness.BINARY, "catalog", "import", os.path.join(TMP, "import.csv"), "--images", TMP],
+                       env=dict(srv.env), capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
 def _status(srv, token):
     r = srv.get("/api/admin/recognition/features", token=token)
     assert r.status == 200, r
@@ -56,9 +63,7 @@ def _status(srv, token):
 def test_stale_features_recomputed_in_background(srv):
     srv = _server("stale", {"RECOG_REFRESH_BATCH": "1", "RECOG_REFRESH_PAUSE_MS": "300"})
     try:
-        r = subprocess.run([harness.BINARY, "catalog", "import", os.path.join(TMP, "import.csv"), "--images", TMP],
-                           env=dict(srv.env), capture_output=True, text=True, timeout=120)
-        assert r.returncode == 0, r.stdout + r.stderr
+        _import(srv)
         moved = 0
         for name in ("features", "templates"):
             moved += srv.sql("UPDATE vectors SET collection = 'product_%s_v2' WHERE collection = 'product_%s_v3'"
@@ -115,9 +120,7 @@ def test_complete_refresh_drops_old_rows_and_restart_is_idle_work(srv):
     start finds nothing to do (total 0)."""
     srv = _server("complete")
     try:
-        r = subprocess.run([harness.BINARY, "catalog", "import", os.path.join(TMP, "import.csv"), "--images", TMP],
-                           env=dict(srv.env), capture_output=True, text=True, timeout=120)
-        assert r.returncode == 0, r.stdout + r.stderr
+        _import(srv)
         # templates of the previous version only (features current): the images are incomplete
         srv.sql("UPDATE vectors SET collection = 'product_templates_v2' WHERE collection = 'product_templates_v3'")
         srv.start()
@@ -146,9 +149,7 @@ def test_stop_during_refresh_is_prompt_and_clean(srv):
     at once with exit code 0, and the next start finishes the rest."""
     srv = _server("stop", {"RECOG_REFRESH_BATCH": "1", "RECOG_REFRESH_PAUSE_MS": "20000"})
     try:
-        r = subprocess.run([harness.BINARY, "catalog", "import", os.path.join(TMP, "import.csv"), "--images", TMP],
-                           env=dict(srv.env), capture_output=True, text=True, timeout=120)
-        assert r.returncode == 0, r.stdout + r.stderr
+        _import(srv)
         srv.sql("UPDATE vectors SET collection = 'product_features_v2' WHERE collection = 'product_features_v3'")
         srv.start()
         adm = _admin(srv)
