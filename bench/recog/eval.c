@@ -123,6 +123,30 @@ static void block_sims_build(const float *cat, int np, const float *qf, int nq)
             }
 }
 
+/* sims[j] = the global similarity of query i to product j under block weights w. */
+static void query_sims(const float *w, int i, int np, float *sims)
+{
+    for (int j = 0; j < np; j++) {
+        const float *bs = block_sims + ((size_t)i * np + j) * FEATURES_BLOCKS;
+        float s = 0;
+        for (int b = 0; b < FEATURES_BLOCKS; b++) s += w[b] * bs[b];
+        sims[j] = s;
+    }
+}
+
+/* cand[0..k) = the indexes of the K largest sims, best first (partial insertion); returns k. */
+static int top_k(const float *sims, int np, int *cand, int K)
+{
+    int k = 0;
+    for (int j = 0; j < np; j++) {
+        int pos = k < K ? k++ : K;
+        if (pos == K) { if (sims[j] <= sims[cand[K - 1]]) continue; pos = K - 1; }
+        while (pos > 0 && sims[cand[pos - 1]] < sims[j]) { cand[pos] = cand[pos - 1]; pos--; }
+        cand[pos] = j;
+    }
+    return k;
+}
+
 static double evaluate(const char *label, const float *w, int np, item_t *q, int nq, item_t *prods,
                        int show_misses, int quiet)
 {
@@ -131,12 +155,7 @@ static double evaluate(const char *label, const float *w, int np, item_t *q, int
     int tag_n[4] = { 0 }, tag_ok[4] = { 0 };
     float *sims = malloc(sizeof(float) * np);
     for (int i = 0; i < nq; i++) {
-        for (int j = 0; j < np; j++) {
-            const float *bs = block_sims + ((size_t)i * np + j) * FEATURES_BLOCKS;
-            float s = 0;
-            for (int b = 0; b < FEATURES_BLOCKS; b++) s += w[b] * bs[b];
-            sims[j] = s;
-        }
+        query_sims(w, i, np, sims);
         float target = sims[q[i].product];
         int better = 0, best = 0;
         for (int j = 0; j < np; j++) {
@@ -182,20 +201,8 @@ static void evaluate_verified(const float *w, int np, item_t *q, int nq, item_t 
     float *ver = malloc(sizeof(float) * K);
     int64_t vus = 0, vn = 0;
     for (int i = 0; i < nq; i++) {
-        for (int j = 0; j < np; j++) {
-            const float *bs = block_sims + ((size_t)i * np + j) * FEATURES_BLOCKS;
-            float s = 0;
-            for (int b = 0; b < FEATURES_BLOCKS; b++) s += w[b] * bs[b];
-            sims[j] = s;
-        }
-        /* top K by partial selection */
-        int k = 0;
-        for (int j = 0; j < np; j++) {
-            int pos = k < K ? k++ : K;
-            if (pos == K) { if (sims[j] <= sims[cand[K - 1]]) continue; pos = K - 1; }
-            while (pos > 0 && sims[cand[pos - 1]] < sims[j]) { cand[pos] = cand[pos - 1]; pos--; }
-            cand[pos] = j;
-        }
+        query_sims(w, i, np, sims);
+        int k = top_k(sims, np, cand, K);
         int64_t t0 = cpu_us();
         features_template_t qb = qt[i];
         recog_verify_blur(&qb);             /* once per query, as the engine does */
@@ -256,19 +263,8 @@ static void evaluate_local(const float *w, int np, item_t *q, int nq, const feat
     int *inl = malloc(sizeof(int) * K);
     int64_t lus = 0, vus = 0, ln = 0;
     for (int i = 0; i < nq; i++) {
-        for (int j = 0; j < np; j++) {
-            const float *bs = block_sims + ((size_t)i * np + j) * FEATURES_BLOCKS;
-            float s = 0;
-            for (int b = 0; b < FEATURES_BLOCKS; b++) s += w[b] * bs[b];
-            sims[j] = s;
-        }
-        int k = 0;
-        for (int j = 0; j < np; j++) {
-            int pos = k < K ? k++ : K;
-            if (pos == K) { if (sims[j] <= sims[cand[K - 1]]) continue; pos = K - 1; }
-            while (pos > 0 && sims[cand[pos - 1]] < sims[j]) { cand[pos] = cand[pos - 1]; pos--; }
-            cand[pos] = j;
-        }
+        query_sims(w, i, np, sims);
+        int k = top_k(sims, np, cand, K);
         int64_t t0 = cpu_us();
         for (int c = 0; c < k; c++) {
             recog_local_t r;
