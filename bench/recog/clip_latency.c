@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include "rand_unit.h"
+#include "clip_catalog.h"
 
 /* Process CPU time (all threads: the matrix threads of the embedding included), in us. */
 static int64_t cpu_us(void)
@@ -51,15 +51,9 @@ int main(int argc, char **argv)
     if (!m) { fprintf(stderr, "%s\n", err); return 1; }
     recog_clip_t *c = recog_clip_new(m, err, sizeof err);
     if (!c) { fprintf(stderr, "%s\n", err); return 1; }
-    static const char *cats[8] = { "boots", "hats", "saddles", "belts", "buckles", "vests", "jeans", "jackets" };
     int dim = recog_clip_dim(c);
     float *v = malloc(sizeof(float) * (size_t)dim);
-    char brand[32];
-    for (long i = 0; i < N; i++) {
-        bench_unit(v, dim);
-        snprintf(brand, sizeof brand, "Brand%ld", i % 40);
-        recog_clip_add(c, RECOG_CLIP_IMAGE, i + 1, i + 1, cats[i % 8], brand, v);
-    }
+    bench_fill_catalog(c, N, v);
     printf("CLIP %s (%s), %ld entries of %d dims\n", clip_name(m), clip_precision(m), N, dim);
     int64_t *t_intake = calloc((size_t)iters, 8), *t_embed = calloc((size_t)iters, 8), *t_match = calloc((size_t)iters, 8),
             *t_total = calloc((size_t)iters, 8), *t_cpu = calloc((size_t)iters, 8), *t_mcpu = calloc((size_t)iters, 8);

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include "rand_unit.h"
+#include "clip_catalog.h"
 
 static double cpu_us(void)
 {
@@ -37,16 +37,10 @@ int main(int argc, char **argv)
     if (!m) { fprintf(stderr, "%s\n", err); return 1; }
     recog_clip_t *c = recog_clip_new(m, err, sizeof err);
     if (!c) { fprintf(stderr, "%s\n", err); return 1; }
-    static const char *cats[8] = { "boots", "hats", "saddles", "belts", "buckles", "vests", "jeans", "jackets" };
     int dim = recog_clip_dim(c);
     float *v = malloc(sizeof(float) * (size_t)dim);
-    char brand[32];
     double a0 = cpu_us();
-    for (long i = 0; i < N; i++) {
-        bench_unit(v, dim);
-        snprintf(brand, sizeof brand, "Brand%ld", i % 40);
-        recog_clip_add(c, RECOG_CLIP_IMAGE, i + 1, i + 1, cats[i % 8], brand, v);
-    }
+    bench_fill_catalog(c, N, v);
     double add_ms = (cpu_us() - a0) / 1000.0;
     static const char *kinds[3] = { "unfiltered", "category=hats", "brand=Brand7" };
     recog_query_t qs[3] = { { .top_k = 5 }, { .top_k = 5, .category = "hats" }, { .top_k = 5, .brand = "Brand7" } };
