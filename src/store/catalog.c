@@ -296,7 +296,7 @@ int store_product_image_blob(store_t *st, int64_t image_id, char **blob_key)
 int store_product_images_each(store_t *st, store_image_fn fn, void *ctx)
 {
     db_result_t *r = NULL;
-    int rc = db_pool_query(st->pool, "SELECT id, product_id FROM product_images ORDER BY id", NULL, 0, &r);
+    int rc = db_pool_query(st->pool, "SELECT id, product_id FROM product_images WHERE blob_key IS NOT NULL ORDER BY id", NULL, 0, &r);
     for (int i = 0; rc == DB_OK && i < db_rows(r); i++)
         if (fn(ctx, db_get_int64(r, i, 0), db_get_int64(r, i, 1))) rc = DB_ERROR;
     db_result_free(r);

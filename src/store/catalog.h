@@ -51,7 +51,8 @@ int store_product_image_add(store_t *st, int64_t product_id, const char *blob_ke
                             const char *sha256, int64_t *image_id, bool *created);
 /* Blob key of a stored product image (caller frees); STORE_NOT_FOUND for none. */
 int store_product_image_blob(store_t *st, int64_t image_id, char **blob_key);
-/* Calls fn for every product image: (image_id, product_id). For index rebuilds. */
+/* Calls fn for every product image held in blob storage: (image_id, product_id). For index
+ * rebuilds: an image recorded only as a remote URL has no photo to compute features from. */
 typedef int (*store_image_fn)(void *ctx, int64_t image_id, int64_t product_id);
 int store_product_images_each(store_t *st, store_image_fn fn, void *ctx);
 

@@ -34,6 +34,9 @@ def setup_module():
         for pid, cat, path in rows:
             f.write("RF-%s,Brand%s,Model %s,%s,Generated product %s,%d.00,%s,gen\n" % (pid, pid, pid, cat, pid,
                                                                                       20 + int(pid), path))
+        # a product whose only image is a remote URL: recorded, never fetched, so the server has
+        # nothing to compute for it and it must not count as missing or failed
+        f.write("RF-URL,BrandU,Model U,boots,Generated remote product,99.00,https://images.example.invalid/u.jpg,gen\n")
 
 
 def teardown_module():
